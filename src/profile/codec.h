@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * codec.h - profile.proto <-> struct cp_profile, gzip, and whole-file
+ * writes. The rest of the tree never sees protobuf-c or zlib types.
+ *
+ * Never used in signal context. Thread-safe: yes (no shared state).
+ */
+#ifndef CP_CODEC_H
+#define CP_CODEC_H
+
+#include <stddef.h>
+
+#include "dynbuf.h"
+#include "profile.h"
+
+/* Default cap on a profile's decompressed size (zip bombs); the cprof
+ * command's -max_decompressed raises it. */
+#define CP_DEFAULT_MAX_DECOMPRESSED ((size_t)2 << 30)
+
+/*
+ * Serialize p as profile.proto into out (appended), gzip-compressed when
+ * gzip is non-zero. 0 or a negative errno.
+ */
+int cp_profile_encode(const struct cp_profile *p, int gzip,
+                      struct cp_dynbuf *out);
+
+/*
+ * Write p gzip-compressed to path: a temporary file in the same directory,
+ * fsync'd, then renamed over path, so the file appears whole or not at all.
+ * 0 or a negative errno.
+ */
+int cp_profile_write_file(const struct cp_profile *p, const char *path);
+
+/*
+ * Write len bytes to path the same whole-or-nothing way.
+ */
+int cp_write_file_atomic(const char *path, const void *data, size_t len);
+
+/*
+ * Parse a profile.proto message, gzip'd or not (detected by magic), of at
+ * most max_decompressed bytes once unpacked, into out (initialized here).
+ * Ids are renumbered dense; references are validated (a sample pointing at
+ * a missing location is an error). On failure returns a negative errno and
+ * writes one sentence to err (may be NULL), and out is left freed.
+ */
+int cp_profile_decode(const void *data, size_t len, size_t max_decompressed,
+                      struct cp_profile *out, char *err, size_t errlen);
+
+/*
+ * gunzip data into out (appended), failing with -E2BIG past
+ * max_decompressed. Concatenated gzip members are all read. 0 or -errno.
+ */
+int cp_gunzip(const void *data, size_t len, size_t max_decompressed,
+              struct cp_dynbuf *out);
+/* 1 if data starts with the gzip magic. */
+int cp_is_gzip(const void *data, size_t len);
+
+#endif /* CP_CODEC_H */
