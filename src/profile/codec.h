@@ -19,7 +19,9 @@
 
 /*
  * Serialize p as profile.proto into out (appended), gzip-compressed when
- * gzip is non-zero. 0 or a negative errno.
+ * gzip is non-zero. 0 or a negative errno (-E2BIG past out's limit).
+ * Line.column (newer pprof) is written as field 3 of Line; strings are
+ * written up to their first NUL byte (protobuf-c's string type).
  */
 int cp_profile_encode(const struct cp_profile *p, int gzip,
                       struct cp_dynbuf *out);
@@ -42,6 +44,19 @@ int cp_write_file_atomic(const char *path, const void *data, size_t len);
  * Ids are renumbered dense; references are validated (a sample pointing at
  * a missing location is an error). On failure returns a negative errno and
  * writes one sentence to err (may be NULL), and out is left freed.
+ *
+ * Accepts what go tool pprof's parser accepts (unknown fields, packed or
+ * unpacked repeated fields, fields in any order, duplicate strings; a
+ * location whose mapping id is unknown gets mapping 0, as pprof drops it)
+ * and rejects what it rejects. Errors:
+ *   -ENODATA  empty input (or an empty gzip stream);
+ *   -EBADMSG  not protobuf at all: bad wire format, corrupt or truncated
+ *             gzip (a caller may then try legacy text formats);
+ *   -EINVAL   well-formed protobuf that is not a valid profile (bad string
+ *             index, unknown location id, duplicate id, wrong number of
+ *             values, string_table[0] not "", concatenated profiles);
+ *   -E2BIG    larger than max_decompressed once unpacked;
+ *   -ENOMEM.
  */
 int cp_profile_decode(const void *data, size_t len, size_t max_decompressed,
                       struct cp_profile *out, char *err, size_t errlen);
@@ -52,7 +67,19 @@ int cp_profile_decode(const void *data, size_t len, size_t max_decompressed,
  */
 int cp_gunzip(const void *data, size_t len, size_t max_decompressed,
               struct cp_dynbuf *out);
+/* As cp_gunzip, and on failure one sentence in err (may be NULL), e.g.
+ * "gzip data is truncated after 1234 bytes". Errors: -E2BIG (cap),
+ * -EBADMSG (corrupt, truncated, or garbage after the last member; trailing
+ * NUL padding is accepted, as gzip(1) does), -ENOMEM. */
+int cp_gunzip_err(const void *data, size_t len, size_t max_decompressed,
+                  struct cp_dynbuf *out, char *err, size_t errlen);
 /* 1 if data starts with the gzip magic. */
 int cp_is_gzip(const void *data, size_t len);
+
+/*
+ * gzip len bytes into out (appended) at zlib level (1-9, or -1 for zlib's
+ * default, 6: what Go's runtime/pprof uses). 0 or a negative errno.
+ */
+int cp_gzip(const void *data, size_t len, int level, struct cp_dynbuf *out);
 
 #endif /* CP_CODEC_H */

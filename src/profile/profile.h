@@ -122,9 +122,13 @@ int64_t cp_profile_str(struct cp_profile *p, const char *s);
 /* The string at idx, or "" when idx is out of range. Never NULL. */
 const char *cp_profile_string(const struct cp_profile *p, int64_t idx);
 size_t cp_profile_n_strings(const struct cp_profile *p);
+/* As cp_profile_string, and its length in *len (strings read from a file
+ * may hold NUL bytes). */
+const char *cp_profile_stringn(const struct cp_profile *p, int64_t idx,
+                               size_t *len);
 
-/* Append a sample type; returns its index or -ENOMEM. Add all sample types
- * before the first sample. */
+/* Append a sample type; returns its index, -ENOMEM, or -EINVAL once the
+ * profile has samples (their value arrays have a fixed length). */
 int cp_profile_add_sample_type(struct cp_profile *p, const char *type,
                                const char *unit);
 /* Index of the sample type named `type`, or -1. */
@@ -149,6 +153,12 @@ struct cp_location *cp_profile_location(const struct cp_profile *p,
                                         uint64_t id);
 struct cp_function *cp_profile_function(const struct cp_profile *p,
                                         uint64_t id);
+
+/* Make room for this many more records of each kind, so the appends that
+ * follow do not reallocate (decoders and mergers know their counts). 0 or
+ * -ENOMEM. */
+int cp_profile_reserve(struct cp_profile *p, size_t samples, size_t mappings,
+                       size_t locations, size_t functions);
 
 /* Zeroed memory from the profile's arena, freed with the profile. */
 void *cp_profile_alloc(struct cp_profile *p, size_t size);
