@@ -1,3 +1,150 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* init.c - placeholder while the runtime is written. */
-extern int cp_placeholder_init;
+/*
+ * init.c - the library's one constructor: registers the loading thread,
+ * installs fork handlers, reads the CPROF_* variables once (SPEC §2) and
+ * starts what they ask for; and the exit hook that writes the profiles
+ * they named. A bad value is one line on stderr and that feature stays
+ * off; the host program always runs on.
+ */
+#include "init.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "cpu.h"
+#include "cprof.h"
+#include "fork.h"
+#include "sampler.h"
+#include "sigsafe.h"
+#include "stats.h"
+#include "thread_reg.h"
+#include "unwinder.h"
+
+int cp_cpu_primary_start(const char *path, const char *origin);
+int cp_cpu_primary_stop(const char *origin);
+bool cp_cpu_primary_running(void);
+
+static bool initialized;
+static bool cpu_from_env;
+
+bool cp_initialized(void)
+{
+    return initialized;
+}
+
+void cp_env_bad(const char *name, const char *value, const char *why,
+                const char *feature)
+{
+    fprintf(stderr, "cprof: %s=%s: %s; %s stays off\n", name, value, why,
+            feature);
+}
+
+int cp_env_int(const char *name, int64_t min, int64_t max, int64_t *out,
+               const char *feature)
+{
+    const char *v = getenv(name);
+    char *end;
+    long long x;
+    char why[128];
+
+    if (!v || !*v)
+        return 0;
+    errno = 0;
+    x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || x < min || x > max) {
+        snprintf(why, sizeof why, "not a whole number from %lld to %lld",
+                 (long long)min, (long long)max);
+        cp_env_bad(name, v, why, feature);
+        return -1;
+    }
+    *out = x;
+    return 1;
+}
+
+static void dump_stats(void)
+{
+    for (int i = 0; i < CP_STAT__COUNT; i++)
+        fprintf(stderr, "cprof: stat %s %llu\n", cp_stat_name(i),
+                (unsigned long long)cp_stat_get(i));
+}
+
+static void at_exit(void)
+{
+    if (cpu_from_env && cp_cpu_primary_running()) {
+        if (cp_cpu_primary_stop("CPROF_CPU") < 0)
+            fprintf(stderr, "cprof: %s\n", cprof_strerror());
+    }
+    if (getenv("CPROF_DEBUG_STATS"))
+        dump_stats();
+}
+
+static void init_cpu_from_env(void)
+{
+    const char *file = getenv("CPROF_CPU");
+    const char *unwind = getenv("CPROF_UNWIND");
+    int64_t v;
+    char *path;
+
+    if (unwind && *unwind) {
+        if (!strcmp(unwind, "fp"))
+            cp_unwind_mode = CP_UNWIND_FP;
+        else if (!strcmp(unwind, "dwarf") || !strcmp(unwind, "auto"))
+            cp_unwind_mode = CP_UNWIND_AUTO;
+        else
+            cp_env_bad("CPROF_UNWIND", unwind, "not fp, dwarf or auto",
+                       "the override");
+    }
+    if (cp_env_int("CPROF_SIGNAL", 1, SIGRTMAX, &v, "CPU profiling") < 0)
+        return;
+    if (getenv("CPROF_SIGNAL") && *getenv("CPROF_SIGNAL") &&
+        cp_sampler_set_signal((int)v) < 0) {
+        cp_env_bad("CPROF_SIGNAL", getenv("CPROF_SIGNAL"),
+                   "not a signal cprof can use (SIGPROF, SIGKILL and "
+                   "SIGSTOP are not)",
+                   "CPU profiling");
+        return;
+    }
+    switch (cp_env_int("CPROF_CPU_HZ", 1, 100000, &v, "CPU profiling")) {
+    case -1: return;
+    case 1: cp_cpu_set_default_hz((int)v); break;
+    default: break;
+    }
+    if (!file)
+        return;
+    if (!*file) {
+        cp_env_bad("CPROF_CPU", "", "empty file name", "CPU profiling");
+        return;
+    }
+    path = cp_env_output_path(file);
+    if (!path)
+        return;
+    if (cp_cpu_primary_start(path, "CPROF_CPU") < 0)
+        fprintf(stderr, "cprof: %s; CPU profiling stays off\n",
+                cprof_strerror());
+    else
+        cpu_from_env = true;
+    free(path);
+}
+
+__attribute__((constructor)) static void cp_init(void)
+{
+    char pid[24];
+
+    cp_reg_init();
+    cp_fork_init();
+    /* The process that first reads the variables owns FILE; any process
+     * that inherits them writes FILE.PID (SPEC §2). Recorded in the
+     * environment so it survives exec. */
+    if (!getenv("CPROF_OWNER_PID")) {
+        snprintf(pid, sizeof pid, "%ld", (long)getpid());
+        setenv("CPROF_OWNER_PID", pid, 0);
+    }
+    init_cpu_from_env();
+    atexit(at_exit);
+    initialized = true;
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sampler.h - CPU sampling: one CPU-time timer per thread, delivering
+ * cprof's own signal to that thread, and the signal handler that unwinds
+ * the interrupted stack into the sample ring.
+ *
+ * Two sources (docs/internals/sampling.md):
+ *   - POSIX timers on each thread's CPU clock (CLOCK_THREAD_CPUTIME_ID,
+ *     SIGEV_THREAD_ID), as Go since 1.18. They fire on kernel ticks only,
+ *     so above the tick rate a signal stands for several periods: its
+ *     overrun count weights the sample and totals stay right.
+ *   - perf_event task-clock per thread (exclude_kernel), for rates above
+ *     the tick where the kernel allows it: real sampling at the asked rate,
+ *     of user CPU time only (sampling kernel time would interrupt blocking
+ *     system calls with EINTR).
+ * Never SIGPROF: the program may use it.
+ */
+#ifndef CP_SAMPLER_H
+#define CP_SAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sampbuf.h"
+
+enum cp_sample_source {
+    CP_SOURCE_NONE = 0,
+    CP_SOURCE_TIMER = 1,
+    CP_SOURCE_PERF = 2
+};
+
+/* The ring the handler fills (initialized by cp_sampler_start). */
+extern struct cp_sampbuf cp_cpu_ring;
+
+/*
+ * Choose the signal (CPROF_SIGNAL's value, or 0 to pick a free real-time
+ * one). Call before the first start. 0 or -EINVAL.
+ */
+int cp_sampler_set_signal(int signo);
+int cp_sampler_signal(void);
+
+/*
+ * Start sampling every known thread (and threads registered later) at hz.
+ * Returns 0 or -errno. Async-signal-safe: no. Not thread-safe: the CPU
+ * profile (cpu.c) serializes calls.
+ */
+int cp_sampler_start(int hz);
+
+/* Disarm every timer and wait until no handler is running. */
+void cp_sampler_stop(void);
+
+bool cp_sampler_running(void);
+enum cp_sample_source cp_sampler_source(void);
+/* Sampling period in nanoseconds of CPU time. */
+int64_t cp_sampler_period_ns(void);
+/* Kernel tick rate (from CLOCK_MONOTONIC_COARSE's resolution). */
+int cp_sampler_tick_hz(void);
+/* One sentence on the source, for the profile's comments. */
+const char *cp_sampler_describe(void);
+
+/*
+ * Before execve: stop the calling thread's timer and consume any pending
+ * sampling signal, so the new image (which has no handler) cannot be
+ * killed by one. Returns true if sampling was running (call
+ * cp_sampler_after_exec_failed if exec returns).
+ * Async-signal-safe: yes (a vfork child may call it).
+ */
+bool cp_sampler_before_exec(void);
+void cp_sampler_after_exec_failed(void);
+
+/* Forked child: close inherited perf fds, forget timers. */
+void cp_sampler_atfork_child(void);
+
+/* Wake the drain thread early (set by cpu.c). */
+extern void (*cp_sampler_wake)(void);
+
+#endif /* CP_SAMPLER_H */
