@@ -256,12 +256,6 @@ CP_API __attribute__((weak)) void cprof_log(const char *category,
 CP_API __attribute__((weak)) void cprof_heap_set_rate(size_t bytes) {}
 CP_API __attribute__((weak)) void cprof_block_set_rate(int64_t ns) {}
 CP_API __attribute__((weak)) void cprof_mutex_set_fraction(int n) {}
-CP_API __attribute__((weak)) int cprof_profile_write(const char *name,
-                                                     const char *path,
-                                                     int debug)
-{
-    return CP_NOT_BUILT("cprof_profile_write", "this profile");
-}
 CP_API __attribute__((weak)) int cprof_http_start(const char *addr)
 {
     return CP_NOT_BUILT("cprof_http_start", "the live endpoint");
