@@ -118,7 +118,9 @@ static void sampler_handler(int sig, siginfo_t *si, void *ucv)
     }
     rec.n = cp_unwind(&regs, hi, pcs, CP_MAX_STACK_DEPTH, &rec.truncated);
     rec.pcs = pcs;
-    rec.tid = cp_gettid();
+    if (!cp_tls.tid)
+        cp_tls.tid = cp_gettid();
+    rec.tid = cp_tls.tid;
     rec.cpu = sched_getcpu();
     rec.labels = cp_tls.labels;
     rec.weight = weight;

@@ -152,6 +152,7 @@ static struct cp_thread *register_self(struct cp_thread *t)
     t->name[CP_THREAD_NAME_LEN - 1] = '\0';
     cp_tls.stack_lo = t->stack_lo;
     cp_tls.stack_hi = t->stack_hi;
+    cp_tls.tid = t->tid;
     if (atomic_load(&reg_ready))
         pthread_setspecific(reg_key, t);
     pthread_mutex_lock(&cp_reg_lock);
@@ -374,8 +375,9 @@ void cp_reg_atfork_child(void)
             free(t);
     }
     cp_reg_head = NULL;
+    cp_tls.tid = cp_gettid();
     if (self) {
-        self->tid = cp_gettid();
+        self->tid = cp_tls.tid;
         self->pthread = pthread_self();
         self->armed = false;
         self->has_timer = false;

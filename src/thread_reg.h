@@ -55,6 +55,8 @@ struct cp_thread {
 struct cp_tls {
     struct cp_thread *self; /* NULL for threads cprof did not create */
     uintptr_t stack_lo, stack_hi; /* 0 until known */
+    int tid;                      /* gettid(), 0 until known: a syscall
+                                   * costs ~200 ns here, per sample */
     uint32_t labels;              /* cprof_label_set set id, 0 = none */
     uint32_t in_cprof;            /* reentrancy depth of cprof code */
     /* heap sampler state lives here too (heap.c) */
