@@ -346,17 +346,13 @@ static bool run_program(const uint8_t *p, const uint8_t *end,
                     stack[depth] = *s;
                 depth++;
                 break;
-            case 0x0b: /* restore_state: the CFA stays, registers return */
+            case 0x0b: /* restore_state: every rule, the CFA's included
+                        * (DWARF 5 6.4.2.4; libgcc saves its whole
+                        * frame_state_reg_info, CFA and all) */
                 if (depth > 0) {
                     depth--;
-                    if (depth < MAX_REMEMBER) {
-                        struct cfa_state keep = *s;
+                    if (depth < MAX_REMEMBER)
                         *s = stack[depth];
-                        s->cfa_kind = keep.cfa_kind;
-                        s->cfa_reg = keep.cfa_reg;
-                        s->cfa_off = keep.cfa_off;
-                        s->plt_k = keep.plt_k;
-                    }
                 }
                 break;
             case 0x0c: /* def_cfa */
@@ -425,17 +421,18 @@ static bool run_program(const uint8_t *p, const uint8_t *end,
                 return false; /* unknown opcode: stop trusting this FDE */
             }
         }
-        if (advance && rv) {
-            uintptr_t from = *loc;
-            *loc += delta;
-            (void)from;
-            if (*loc >= lo && *loc < hi)
+        if (advance) {
+            /* The rules gathered so far hold from loc up to the new loc. */
+            if (rv && *loc >= lo && *loc < hi)
                 push_row(rv, (uint32_t)(*loc - base),
                          encode_rule(s, cie->signal_frame), 1);
-        } else if (advance) {
             *loc += delta;
         }
     }
+    /* The final rules hold from the last location to the FDE's end. */
+    if (rv && !c.bad && *loc >= lo && *loc < hi)
+        push_row(rv, (uint32_t)(*loc - base),
+                 encode_rule(s, cie->signal_frame), 1);
     return !c.bad;
 }
 
@@ -548,15 +545,13 @@ static void parse_fde(const uint8_t *p, uintptr_t base, uintptr_t lo,
         return;
     init = s;
     loc = pc_begin;
-    if (pc_begin >= lo)
-        push_row(rv, (uint32_t)(pc_begin - base),
-                 encode_rule(&s, cie.signal_frame), 1);
     size_t first = rv->n;
     if (!run_program(c.p, end, &cie, &s, &init, &loc, base, lo, hi, rv)) {
         /* A program we cannot follow: keep no half-understood rows. */
         rv->n = first;
-        if (first > 0 && pc_begin >= lo)
-            rv->v[first - 1].rule = special(CP_CFI_UNKNOWN);
+        if (pc_begin >= lo)
+            push_row(rv, (uint32_t)(pc_begin - base),
+                     special(CP_CFI_UNKNOWN), 1);
     }
     if (pc_begin + pc_range < hi)
         push_row(rv, (uint32_t)(pc_begin + pc_range - base),

@@ -375,6 +375,7 @@ static void drain_wake(void)
 static void *drain_main(void *arg)
 {
     struct timespec ts = {0, CP_DRAIN_INTERVAL_MS * 1000000L};
+    int64_t last_refresh = 0;
 
     while (!atomic_load(&drain_stop)) {
         syscall(SYS_futex, &drain_futex, FUTEX_WAIT_PRIVATE, 0, &ts, NULL,
@@ -383,6 +384,12 @@ static void *drain_main(void *arg)
         pthread_mutex_lock(&cpu_lock);
         drain_locked();
         pthread_mutex_unlock(&cpu_lock);
+        if (atomic_load(&cp_modules_stale) &&
+            cp_now_ns() - last_refresh > 100000000) {
+            atomic_store(&cp_modules_stale, 0);
+            last_refresh = cp_now_ns();
+            cp_modules_refresh(false);
+        }
     }
     return NULL;
 }

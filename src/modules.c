@@ -36,6 +36,7 @@ static size_t n_history, cap_history;
 static bool want_cfi;
 
 static _Atomic(struct cp_module_snapshot *) current;
+_Atomic int cp_modules_stale;
 
 static uintptr_t page_down(uintptr_t a)
 {

@@ -68,6 +68,12 @@ const struct cp_module *cp_modules_find(const struct cp_module_snapshot *s,
 int cp_modules_history(struct cp_module_info **out);
 void cp_modules_history_free(struct cp_module_info *h, int n);
 
+/* Set by the unwinder when a return address lies in no known module (a
+ * library still running its constructors inside dlopen, or a bad walk);
+ * the CPU drain thread then refreshes the list, at most every 100 ms.
+ * Async-signal-safe: yes (a relaxed atomic store). */
+extern _Atomic int cp_modules_stale;
+
 /* Real dlopen/dlclose, for cprof's own use. */
 void *cp_real_dlopen(const char *file, int mode);
 

@@ -35,6 +35,24 @@ static inline uintptr_t load(uintptr_t a)
     return *(const volatile uintptr_t *)a;
 }
 
+/* A return address must point just after a call in some loaded module;
+ * anything else means the walk went astray (a clobbered RBP, a wrong
+ * rule), and stopping beats reporting garbage frames. Without a module
+ * list (frame-pointer mode) only zero is refused. */
+static inline bool plausible_ra(const struct cp_module_snapshot *snap,
+                                uintptr_t ra)
+{
+    if (ra < 4096)
+        return false;
+    if (!snap || cp_modules_find(snap, ra - 1))
+        return true;
+    /* Perhaps a module being loaded right now (its constructors run
+     * before dlopen returns and refreshes the list): ask the drain thread
+     * to look again. */
+    atomic_store_explicit(&cp_modules_stale, 1, memory_order_relaxed);
+    return false;
+}
+
 void cp_regs_from_ucontext(struct cp_regs *r, const ucontext_t *uc)
 {
     r->pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
@@ -102,6 +120,8 @@ int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
             if (snap)
                 cp_stat_add(CP_STAT_UNWIND_NO_CFI, 1);
             ra = load(fp + 8);
+            if (!plausible_ra(snap, ra))
+                break;
             sp = fp + 16;
             fp = load(fp);
             pc = ra;
@@ -120,6 +140,8 @@ int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
         if (cfa <= sp || !in_bounds(cfa - 8, 8, lo, hi))
             break;
         ra = load(cfa - 8);
+        if (!plausible_ra(snap, ra))
+            break;
         if (cp_cfi_kind(rule) != CP_CFA_PLT && cp_cfi_rbp_saved(rule)) {
             uintptr_t slot = cfa - 8 * (uintptr_t)cp_cfi_slot(rule);
             if (!in_bounds(slot, 8, lo, hi))
