@@ -1,0 +1,3 @@
+module cprof.example/hash_bench
+
+go 1.19
