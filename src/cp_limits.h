@@ -51,6 +51,11 @@
  * requests that each get their own window of samples). */
 #define CP_MAX_CPU_SESSIONS 8
 
+/* cprof's own threads listed at once (drain thread, the endpoint's
+ * listener and one per connection, CP_HTTP_MAX_CONNECTIONS): the list is
+ * scanned when threads are adopted, so it stays small. */
+#define CP_MAX_INTERNAL_THREADS 512
+
 /* Thread name length, including the NUL (Linux's TASK_COMM_LEN). */
 #define CP_THREAD_NAME_LEN 16
 

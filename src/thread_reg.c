@@ -52,6 +52,8 @@ typedef int cp_pthread_create_fn(pthread_t *, const pthread_attr_t *,
                                  void *(*)(void *), void *);
 typedef int cp_setname_fn(pthread_t, const char *);
 static cp_pthread_create_fn *real_pthread_create;
+static int internal_create(pthread_t *t, const pthread_attr_t *attr,
+                           void *(*fn)(void *), void *arg);
 static cp_setname_fn *real_setname;
 
 static cp_pthread_create_fn *get_real_create(void)
@@ -169,6 +171,8 @@ struct cp_thread *cp_thread_self(void)
 
     if (t)
         return t;
+    if (cp_tls.internal)
+        return NULL;
     t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
@@ -222,6 +226,8 @@ pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 
     if (!real)
         return EAGAIN;
+    if (cp_tls.internal) /* a library cprof runs (libmicrohttpd) */
+        return internal_create(thread, attr, fn, arg);
     if (!atomic_load(&reg_ready))
         return real(thread, attr, fn, arg);
     sa = malloc(sizeof *sa);
@@ -261,21 +267,88 @@ pthread_setname_np(pthread_t thread, const char *name)
     return rc;
 }
 
-int cp_internal_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+/* tids of cprof's own live threads; 0 = free slot. */
+static _Atomic int internal_tids[CP_MAX_INTERNAL_THREADS];
+
+bool cp_reg_is_internal(int tid)
+{
+    for (int i = 0; i < CP_MAX_INTERNAL_THREADS; i++) {
+        if (atomic_load_explicit(&internal_tids[i], memory_order_relaxed) ==
+            tid)
+            return true;
+    }
+    return false;
+}
+
+struct internal_arg {
+    void *(*fn)(void *);
+    void *arg;
+};
+
+static void internal_exit(void *slot)
+{
+    if (slot)
+        atomic_store((_Atomic int *)slot, 0);
+}
+
+/* noinline: keeps its atomics out of the cleanup_push frame (setjmp) */
+static __attribute__((noinline)) _Atomic int *
+internal_slot_take(int tid)
+{
+    for (int i = 0; i < CP_MAX_INTERNAL_THREADS; i++) {
+        int zero = 0;
+        if (atomic_compare_exchange_strong(&internal_tids[i], &zero, tid))
+            return &internal_tids[i];
+    }
+    return NULL;
+}
+
+static void *internal_trampoline(void *p)
+{
+    struct internal_arg ia = *(struct internal_arg *)p;
+    _Atomic int *slot;
+    void *ret;
+
+    free(p);
+    cp_tls.internal = 1;
+    cp_tls.tid = cp_gettid();
+    slot = internal_slot_take(cp_tls.tid);
+    /* pthread_exit runs cleanup handlers too */
+    pthread_cleanup_push(internal_exit, (void *)slot);
+    ret = ia.fn(ia.arg);
+    pthread_cleanup_pop(1);
+    return ret;
+}
+
+static int internal_create(pthread_t *t, const pthread_attr_t *attr,
+                           void *(*fn)(void *), void *arg)
 {
     cp_pthread_create_fn *real = get_real_create();
+    struct internal_arg *ia;
     sigset_t all, old;
     int rc;
 
     if (!real)
         return EAGAIN;
+    ia = malloc(sizeof *ia);
+    if (!ia)
+        return EAGAIN;
+    ia->fn = fn;
+    ia->arg = arg;
     /* The new thread inherits this mask: it never runs the host's signal
      * handlers nor cprof's own. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = real(t, NULL, fn, arg);
+    rc = real(t, attr, internal_trampoline, ia);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
+        free(ia);
     return rc;
+}
+
+int cp_internal_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    return internal_create(t, NULL, fn, arg);
 }
 
 void cp_reg_adopt_all_locked(void)
@@ -301,7 +374,7 @@ void cp_reg_adopt_all_locked(void)
     while ((e = readdir(d)) != NULL) {
         int tid = atoi(e->d_name);
         bool known = false;
-        if (tid <= 0)
+        if (tid <= 0 || cp_reg_is_internal(tid))
             continue;
         for (t = cp_reg_head; t; t = t->next) {
             if (t->tid == tid) {
@@ -366,6 +439,9 @@ void cp_reg_atfork_child(void)
     struct cp_thread *t, *next, *self = cp_tls.self;
 
     pthread_mutex_init(&cp_reg_lock, NULL);
+    /* cprof's own threads did not survive the fork */
+    for (int i = 0; i < CP_MAX_INTERNAL_THREADS; i++)
+        atomic_store(&internal_tids[i], 0);
     /* Only the forking thread exists in the child. Timers were not
      * inherited; the perf fds were, and still count the parent's threads:
      * the sampler closes them (cp_sampler_atfork_child) before this runs. */

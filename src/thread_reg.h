@@ -59,6 +59,8 @@ struct cp_tls {
                                    * costs ~200 ns here, per sample */
     uint32_t labels;              /* cprof_label_set set id, 0 = none */
     uint32_t in_cprof;            /* reentrancy depth of cprof code */
+    uint32_t internal;            /* 1 in cprof's own threads (never
+                                   * registered, adopted or sampled) */
     /* heap sampler state lives here too (heap.c) */
     int64_t heap_bytes_until_sample;
     uint64_t rng;
@@ -92,8 +94,16 @@ int cp_reg_thread_name(int tid, char *name);
 int cp_reg_thread_name_locked(int tid, char *name);
 
 /* The real pthread_create, for cprof's own threads (which are never
- * registered nor sampled). Their signal mask blocks every signal. */
+ * registered nor sampled). Their signal mask blocks every signal.
+ * "Internal" is inherited: a thread that an internal thread creates with
+ * pthread_create (libmicrohttpd's connection threads) is internal too. */
 int cp_internal_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
+
+/* Whether tid is one of cprof's own running threads (so the threads
+ * profile and cp_reg_adopt_all_locked leave it out). Lock-free; a thread
+ * beyond CP_MAX_INTERNAL_THREADS still runs internal but is not listed.
+ * Async-signal-safe: yes. */
+bool cp_reg_is_internal(int tid);
 
 /* Hooks the sampler installs: called under cp_reg_lock when a thread
  * registers / unregisters. */
