@@ -60,11 +60,43 @@ void cp_regs_from_ucontext(struct cp_regs *r, const ucontext_t *uc)
     r->fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
 }
 
-int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
-              int max, int *truncated)
+/*
+ * RBP of a frame whose caller's registers are not known (a thread stopped
+ * in a system call: /proc gives SP and PC only): the lowest frame record
+ * above sp, i.e. a slot whose next word is a return address into a loaded
+ * module and whose own word is 0 or a higher stack address. Returns 0
+ * when none is found within the first CP_UNWIND_FP_SCAN bytes.
+ */
+#define CP_UNWIND_FP_SCAN 4096
+static uintptr_t find_frame_record(const struct cp_module_snapshot *snap,
+                                   uintptr_t sp, uintptr_t hi,
+                                   intptr_t delta)
+{
+    uintptr_t a = (sp + 7) & ~(uintptr_t)7;
+
+    if (!snap)
+        return 0;
+    for (; a + 16 <= hi && a - sp < CP_UNWIND_FP_SCAN; a += 8) {
+        uintptr_t saved = load(a + delta), ra = load(a + 8 + delta);
+        if (ra < 4096 || !cp_modules_find(snap, ra - 1))
+            continue;
+        if (saved == 0 || (saved > a && saved < hi && !(saved & 7)))
+            return a;
+    }
+    return 0;
+}
+
+/*
+ * The walk. Stack memory at address a is read at a + delta (0 for the
+ * live stack; the offset of a copy otherwise), only within [regs->sp,
+ * hi). fp_known is false when regs->fp is unknown.
+ */
+static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
+                              intptr_t delta, bool fp_known, uintptr_t *pcs,
+                              int max, int *truncated)
 {
     uintptr_t pc = regs->pc, sp = regs->sp, fp = regs->fp;
-    const uintptr_t lo = regs->sp, hi = stack_hi;
+    const uintptr_t lo = regs->sp;
     bool exact = true;
     int n = 0;
     struct cp_module_snapshot *snap = NULL;
@@ -99,7 +131,7 @@ int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
             if (s == CP_CFI_SIGNAL) {
                 /* __restore_rt: the kernel's rt_sigframe put the
                  * interrupted context's ucontext right at sp. */
-                const ucontext_t *uc = (const ucontext_t *)sp;
+                const ucontext_t *uc = (const ucontext_t *)(sp + delta);
                 uintptr_t nsp;
                 if (!in_bounds(sp, sizeof *uc, lo, hi))
                     break;
@@ -108,6 +140,7 @@ int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
                     break;
                 pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
                 fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+                fp_known = true;
                 sp = nsp;
                 exact = true;
                 continue;
@@ -115,20 +148,32 @@ int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
             /* No rule: assume a standard frame-pointer frame. At the leaf
              * of code without CFI this skips the caller when the function
              * has not pushed RBP yet, as every FP unwinder does. */
+            if (!fp_known) {
+                fp = find_frame_record(snap, sp, hi, delta);
+                fp_known = true;
+            }
             if (!in_bounds(fp, 16, sp, hi))
                 break;
             if (snap)
                 cp_stat_add(CP_STAT_UNWIND_NO_CFI, 1);
-            ra = load(fp + 8);
+            ra = load(fp + 8 + delta);
             if (!plausible_ra(snap, ra))
                 break;
             sp = fp + 16;
-            fp = load(fp);
+            fp = load(fp + delta);
             pc = ra;
             exact = false;
             continue;
         }
 
+        if (cp_cfi_kind(rule) == CP_CFA_RBP && !fp_known) {
+            uintptr_t rec = find_frame_record(snap, sp, hi, delta);
+            if (!rec)
+                break;
+            /* the record is at CFA - 16 in a standard prologue */
+            fp = rec + 16 - cp_cfi_off(rule);
+            fp_known = true;
+        }
         switch (cp_cfi_kind(rule)) {
         case CP_CFA_RSP: cfa = sp + cp_cfi_off(rule); break;
         case CP_CFA_RBP: cfa = fp + cp_cfi_off(rule); break;
@@ -139,14 +184,15 @@ int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
         }
         if (cfa <= sp || !in_bounds(cfa - 8, 8, lo, hi))
             break;
-        ra = load(cfa - 8);
+        ra = load(cfa - 8 + delta);
         if (!plausible_ra(snap, ra))
             break;
         if (cp_cfi_kind(rule) != CP_CFA_PLT && cp_cfi_rbp_saved(rule)) {
             uintptr_t slot = cfa - 8 * (uintptr_t)cp_cfi_slot(rule);
             if (!in_bounds(slot, 8, lo, hi))
                 break;
-            fp = load(slot);
+            fp = load(slot + delta);
+            fp_known = true;
         }
         sp = cfa;
         pc = ra;
@@ -154,6 +200,23 @@ int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
     }
     cp_modules_unpin(snap);
     return n;
+}
+
+int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
+              int max, int *truncated)
+{
+    return unwind_core(regs, stack_hi, 0, true, pcs, max, truncated);
+}
+
+int cp_unwind_copy(const struct cp_regs *regs, int fp_known, const void *copy,
+                   size_t len, uintptr_t *pcs, int max, int *truncated)
+{
+    intptr_t delta = (intptr_t)((uintptr_t)copy - regs->sp);
+    uintptr_t hi = regs->sp + (len & ~(size_t)7);
+
+    if (hi < regs->sp) /* wrapped */
+        hi = regs->sp;
+    return unwind_core(regs, hi, delta, fp_known != 0, pcs, max, truncated);
 }
 
 /* Parse hex digits at *p, advancing it. */

@@ -7,6 +7,7 @@
 #ifndef CP_UNWINDER_H
 #define CP_UNWINDER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <ucontext.h>
 
@@ -36,6 +37,19 @@ struct cp_regs {
  */
 int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
               int max, int *truncated);
+
+/*
+ * As cp_unwind, for a stack the caller copied from another thread (a
+ * thread stopped in a system call, whose stack is read with
+ * process_vm_readv so no read can fault): copy holds len bytes of that
+ * thread's memory from regs->sp up, and the walk stays inside them. With
+ * fp_known 0, regs->fp is unknown (/proc/self/task/TID/syscall gives SP
+ * and PC only): the first frame that needs RBP takes the nearest frame
+ * record above SP (saved RBP, then a return address into a loaded module).
+ * Async-signal-safe: yes. Reentrant: yes.
+ */
+int cp_unwind_copy(const struct cp_regs *regs, int fp_known, const void *copy,
+                   size_t len, uintptr_t *pcs, int max, int *truncated);
 
 /* Registers of an interrupted context (the handler's ucontext). */
 void cp_regs_from_ucontext(struct cp_regs *r, const ucontext_t *uc);
