@@ -130,13 +130,50 @@ static size_t off(const struct dec *d, const uint8_t *at)
 /* ---- wire format --------------------------------------------------------- */
 
 /* Read a varint at p (< end). NULL when it runs off the end or is longer
- * than 10 bytes. Bits past 64 are dropped, as Go's decoder drops them. */
+ * than 10 bytes. Bits past 64 are dropped, as Go's decoder drops them.
+ * With 10 bytes in hand the bounds checks go away: the common case in a
+ * profile (ids and values of 1-4 bytes) is a short straight line. */
 static inline const uint8_t *rd_varint(const uint8_t *p, const uint8_t *end,
                                        uint64_t *v)
 {
-    if (CP_LIKELY(p < end && *p < 0x80)) {
-        *v = *p;
-        return p + 1;
+    if (CP_LIKELY(end - p >= 10)) {
+        uint64_t b, r;
+        b = p[0];
+        if (b < 0x80) {
+            *v = b;
+            return p + 1;
+        }
+        r = b & 0x7f;
+        b = p[1];
+        r |= (b & 0x7f) << 7;
+        if (b < 0x80)
+            goto done2;
+        b = p[2];
+        r |= (b & 0x7f) << 14;
+        if (b < 0x80)
+            goto done3;
+        b = p[3];
+        r |= (b & 0x7f) << 21;
+        if (b < 0x80)
+            goto done4;
+        for (unsigned i = 4; i < 10; i++) {
+            b = p[i];
+            r |= (b & 0x7f) << (7 * i);
+            if (b < 0x80) {
+                *v = r;
+                return p + i + 1;
+            }
+        }
+        return NULL;
+    done2:
+        *v = r;
+        return p + 2;
+    done3:
+        *v = r;
+        return p + 3;
+    done4:
+        *v = r;
+        return p + 4;
     }
     uint64_t r = 0;
     for (unsigned i = 0; i < 10; i++) {
@@ -166,12 +203,15 @@ static int varint_fail(struct dec *d, const uint8_t *p, const uint8_t *end)
 }
 
 /* One field (key + payload) at p; NULL on error (d->rc set). */
-static const uint8_t *rd_field(struct dec *d, const uint8_t *p,
+static inline const uint8_t *rd_field(struct dec *d, const uint8_t *p,
                                const uint8_t *end, struct field *f)
 {
     uint64_t key;
     const uint8_t *q = rd_varint(p, end, &key);
     f->at = p;
+    f->v = 0;
+    f->data = NULL;
+    f->len = 0;
     if (!q) {
         varint_fail(d, p, end);
         return NULL;
@@ -233,13 +273,20 @@ static int type_fail(struct dec *d, const struct field *f, const char *name,
                 name, off(d, f->at), f->wt, want);
 }
 
-/* Number of varints in a packed payload, or -1 if the last one is cut. */
+/* Number of varints in a packed payload (bytes without the continuation
+ * bit, counted 8 at a time), or -1 if the last one is cut. */
 static inline int64_t packed_count(const uint8_t *p, size_t len)
 {
     if (len && (p[len - 1] & 0x80))
         return -1;
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
+    size_t n = 0, i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        w = ~w & 0x8080808080808080ull; /* high bit set: a last byte */
+        n += (size_t)(((w >> 7) * 0x0101010101010101ull) >> 56);
+    }
+    for (; i < len; i++)
         n += p[i] < 0x80;
     return (int64_t)n;
 }
@@ -609,7 +656,8 @@ static int dec_location(struct dec *d, const struct field *f,
     size_t li = 0;
     for (q = f->data; q < qe;) {
         struct field g;
-        q = rd_field(d, q, qe, &g); /* validated above */
+        if (CP_UNLIKELY(!(q = rd_field(d, q, qe, &g))))
+            return d->rc; /* cannot happen: validated before */
         switch (g.num) {
         case 1: l->id = g.v; break;
         case 2: l->mapping_id = g.v; break;
@@ -649,7 +697,8 @@ static int pass_tables(struct dec *d)
     size_t nstr = 0;
     for (const uint8_t *q = d->base; q < d->end;) {
         struct field f;
-        q = rd_field(d, q, d->end, &f); /* validated by pass 1 */
+        if (CP_UNLIKELY(!(q = rd_field(d, q, d->end, &f))))
+            return d->rc; /* cannot happen: validated before */
         switch (f.num) {
         case F_SAMPLE_TYPE:
             d->ctx = "sample_type";
@@ -852,7 +901,8 @@ static int dec_sample(struct dec *d, const struct field *f,
     const struct idmap *lm = &d->locs;
     for (q = f->data; q < qe;) {
         struct field g;
-        q = rd_field(d, q, qe, &g);
+        if (CP_UNLIKELY(!(q = rd_field(d, q, qe, &g))))
+            return d->rc; /* cannot happen: validated before */
         if (g.num == 1) {
             if (g.wt == WT_VARINT) {
                 uint64_t dense = idmap_get(lm, g.v);
@@ -861,18 +911,30 @@ static int dec_sample(struct dec *d, const struct field *f,
                     goto bad_loc;
                 }
                 s->location_ids[li++] = dense;
+            } else if (lm->kind == ID_IDENTITY) {
+                /* the common case (ids already dense): no lookup at all */
+                const uint8_t *r = g.data, *re = g.data + g.len;
+                uint64_t n = lm->n;
+                while (r < re) {
+                    uint64_t v;
+                    const uint8_t *r2 = rd_varint(r, re, &v);
+                    if (!r2)
+                        return varint_fail(d, r, re);
+                    r = r2;
+                    if (v - 1 >= n) {
+                        bad = v;
+                        goto bad_loc;
+                    }
+                    s->location_ids[li++] = v;
+                }
             } else {
                 const uint8_t *r = g.data, *re = g.data + g.len;
                 while (r < re) {
                     uint64_t v;
-                    if (CP_LIKELY(*r < 0x80)) {
-                        v = *r++;
-                    } else {
-                        const uint8_t *r2 = rd_varint(r, re, &v);
-                        if (!r2)
-                            return varint_fail(d, r, re);
-                        r = r2;
-                    }
+                    const uint8_t *r2 = rd_varint(r, re, &v);
+                    if (!r2)
+                        return varint_fail(d, r, re);
+                    r = r2;
                     uint64_t dense = idmap_get(lm, v);
                     if (!dense) {
                         bad = v;
@@ -913,7 +975,8 @@ static int pass_samples(struct dec *d)
     struct cp_profile *p = d->p;
     for (const uint8_t *q = d->base; q < d->end;) {
         struct field f;
-        q = rd_field(d, q, d->end, &f); /* validated by pass 1 */
+        if (CP_UNLIKELY(!(q = rd_field(d, q, d->end, &f))))
+            return d->rc; /* cannot happen: validated before */
         if (f.num != F_SAMPLE)
             continue;
         d->ctx = "sample";
