@@ -150,9 +150,10 @@ struct sym_symtab {
     bool built;
 };
 /* Name of the function symbol covering module address addr (libdw-owned,
- * valid while the module lives), or NULL. */
+ * valid while the module lives; *len bytes of it, without any "@VERSION"),
+ * or NULL. */
 const char *sym_symtab_lookup(struct sym_symtab *t, Dwfl_Module *mod,
-                              GElf_Addr addr);
+                              GElf_Addr addr, size_t *len);
 void sym_symtab_free(struct sym_symtab *t);
 
 /* ---- demangle.c ---- */

@@ -413,8 +413,10 @@ static const struct sym_fninfo *fninfo(struct cp_symbolizer *s,
 static void symtab_name(struct cp_symbolizer *s, struct sym_mod *m,
                         uint64_t maddr, struct cp_sym_frame *f)
 {
-    const char *name = sym_symtab_lookup(&m->syms, m->mod, maddr);
-    struct sym_str *sys = intern(s, name);
+    size_t len = 0;
+    const char *name = sym_symtab_lookup(&m->syms, m->mod, maddr, &len);
+    struct sym_str *sys =
+        name && len ? sym_intern(&s->strs, &s->arena, name, len) : NULL;
     const struct sym_str *human = human_name(s, sys);
     if (!sys || !human)
         return;

@@ -25,7 +25,8 @@
 struct sym_elfsym {
     GElf_Addr addr, size;
     const char *name;
-    int rank; /* lower is better */
+    size_t len; /* without a version suffix ("memcpy@GLIBC_2.2.5") */
+    int rank;   /* lower is better */
 };
 
 static int rank_of(const GElf_Sym *sym, const char *name)
@@ -72,10 +73,15 @@ static void build(struct sym_symtab *t, Dwfl_Module *mod)
         if (type != STT_FUNC && type != STT_GNU_IFUNC &&
             !(type == STT_NOTYPE && sym.st_size > 0 && shndx != SHN_ABS))
             continue;
-        t->v[t->n++] = (struct sym_elfsym){.addr = addr,
-                                          .size = sym.st_size,
-                                          .name = name,
-                                          .rank = rank_of(&sym, name)};
+        /* .symtab spells symbol versions into names; '@' appears in no
+         * C or C++ name */
+        const char *at = strchr(name, '@');
+        t->v[t->n++] = (struct sym_elfsym){
+            .addr = addr,
+            .size = sym.st_size,
+            .name = name,
+            .len = at ? (size_t)(at - name) : strlen(name),
+            .rank = rank_of(&sym, name)};
     }
     if (!t->n)
         return;
@@ -95,7 +101,7 @@ static void build(struct sym_symtab *t, Dwfl_Module *mod)
 }
 
 const char *sym_symtab_lookup(struct sym_symtab *t, Dwfl_Module *mod,
-                              GElf_Addr addr)
+                              GElf_Addr addr, size_t *len)
 {
     if (!t->built)
         build(t, mod);
@@ -110,14 +116,19 @@ const char *sym_symtab_lookup(struct sym_symtab *t, Dwfl_Module *mod,
     if (!lo)
         return NULL;
     const struct sym_elfsym *s = &t->v[lo - 1];
-    if (!s->size) /* assembly without .size: up to the next symbol */
+    /* sizeless (assembly without .size): up to the next symbol */
+    if (!s->size || addr < s->addr + s->size) {
+        *len = s->len;
         return s->name;
-    if (addr < s->addr + s->size)
-        return s->name;
+    }
     /* a function that encloses a smaller one (rare: nested labels) */
-    for (size_t i = lo - 1, k = 0; i > 0 && k < 4; i--, k++)
-        if (t->v[i - 1].size && addr < t->v[i - 1].addr + t->v[i - 1].size)
-            return t->v[i - 1].name;
+    for (size_t i = lo - 1, k = 0; i > 0 && k < 4; i--, k++) {
+        s = &t->v[i - 1];
+        if (s->size && addr < s->addr + s->size) {
+            *len = s->len;
+            return s->name;
+        }
+    }
     return NULL;
 }
 
