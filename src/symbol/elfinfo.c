@@ -111,7 +111,8 @@ void sym_elfinfo_free(struct sym_elfinfo *e)
  * (bias 0), shared libraries, and mappings that are not the first one.
  */
 uint64_t sym_elf_bias(const struct sym_elfinfo *e, uint64_t start,
-                      uint64_t file_offset)
+                      uint64_t file_offset, const uint64_t *known,
+                      size_t nknown)
 {
     const struct sym_seg *best = NULL;
     int best_score = 0;
@@ -127,6 +128,13 @@ uint64_t sym_elf_bias(const struct sym_elfinfo *e, uint64_t start,
             score = 1;
         else
             continue;
+        uint64_t bias = start - file_offset - (s->vaddr - s->offset);
+        /* Two segments can share a page offset (RELRO data right after
+         * read-only data): agreeing with a bias already seen for this
+         * file settles it, and keeps one module per loaded file. */
+        for (size_t k = 0; k < nknown; k++)
+            if (known[k] == bias)
+                return bias;
         score = score * 2 + ((s->flags & PF_X) ? 1 : 0);
         if (score > best_score) {
             best_score = score;

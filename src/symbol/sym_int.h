@@ -91,9 +91,11 @@ int sym_elf_read(int fd, struct sym_elfinfo *out);
 void sym_elfinfo_free(struct sym_elfinfo *e);
 
 /* Load bias of a file whose bytes from file_offset are mapped at start,
- * from the PT_LOAD segment that mapping belongs to (see elfinfo.c). */
+ * from the PT_LOAD segment that mapping belongs to (see elfinfo.c); when
+ * several segments fit, one giving a bias in known[] wins. */
 uint64_t sym_elf_bias(const struct sym_elfinfo *e, uint64_t start,
-                      uint64_t file_offset);
+                      uint64_t file_offset, const uint64_t *known,
+                      size_t nknown);
 
 /* Hex of n bytes into out (2n+1 bytes). */
 void sym_hex(const unsigned char *bits, size_t n, char *out);

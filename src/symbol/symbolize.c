@@ -324,8 +324,16 @@ int cp_sym_add_module(struct cp_symbolizer *s, const char *path,
         return -ENOMEM;
     int err = f->err;
     struct sym_mod *m = NULL;
-    if (!err)
-        err = get_mod(s, f, sym_elf_bias(&f->info, start, file_offset), &m);
+    if (!err) {
+        uint64_t known[8];
+        size_t nknown = 0;
+        for (size_t i = 0; i < s->nmods && nknown < 8; i++)
+            if (s->mods[i]->file == f)
+                known[nknown++] = s->mods[i]->bias;
+        uint64_t bias =
+            sym_elf_bias(&f->info, start, file_offset, known, nknown);
+        err = get_mod(s, f, bias, &m);
+    }
     if (err == -ENOMEM)
         return err;
     int ret = set_range(s, start, limit, err ? NULL : m);

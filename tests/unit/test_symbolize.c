@@ -550,6 +550,44 @@ static void test_fds_closed(void **state)
     run_free(&r);
 }
 
+/* Every mapping of a file (r--, r-x, RELRO r--, rw-), as a legacy profile
+ * or a full /proc/PID/maps lists them, resolves to one load bias: one
+ * module, one open file, whatever the order. */
+static void test_all_mappings(void **state)
+{
+    struct run r;
+    run_fixture("symfix_inline", &r);
+    const struct maps_line *x = exe_map(&r, r.exe);
+    struct cp_sym_frame f[8];
+
+    int before = count_fds();
+    struct cp_symbolizer *s = cp_sym_new();
+    assert_int_equal(cp_sym_add_module(s, r.exe, x->start, x->limit,
+                                       x->offset, NULL),
+                     0);
+    assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 3);
+    int one = count_fds() - before;
+    cp_sym_destroy(s);
+
+    for (int pass = 0; pass < 2; pass++) {
+        s = cp_sym_new();
+        for (size_t k = 0; k < r.nmaps; k++) {
+            /* forwards, then backwards */
+            size_t i = pass ? r.nmaps - 1 - k : k;
+            if (strcmp(r.maps[i].path, r.exe) == 0)
+                assert_int_equal(cp_sym_add_module(s, r.exe, r.maps[i].start,
+                                                   r.maps[i].limit,
+                                                   r.maps[i].offset, NULL),
+                                 0);
+        }
+        assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 3);
+        assert_string_equal(f[2].function, "inl_outer");
+        assert_int_equal(count_fds() - before, one);
+        cp_sym_destroy(s);
+    }
+    run_free(&r);
+}
+
 /* ---- whole profiles ---- */
 
 static struct cp_mapping *add_mapping(struct cp_profile *p, const char *file,
@@ -737,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_unreadable),
         cmocka_unit_test(test_overlap_replaces),
         cmocka_unit_test(test_fds_closed),
+        cmocka_unit_test(test_all_mappings),
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_profile_many),
     };
