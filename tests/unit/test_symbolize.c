@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -588,6 +589,69 @@ static void test_all_mappings(void **state)
     run_free(&r);
 }
 
+/* Distinct symbolizers on distinct threads share nothing: same answers as
+ * one thread alone. */
+struct thread_job {
+    const struct run *self;
+    uint64_t addrs[64];
+    char out[64][160];
+};
+
+static void *thread_main(void *arg)
+{
+    struct thread_job *j = arg;
+    struct cp_symbolizer *s = cp_sym_new();
+    add_exec_maps(s, j->self);
+    for (int i = 0; i < 64; i++) {
+        struct cp_sym_frame f[8];
+        int n = cp_sym_lookup(s, j->addrs[i], f, 8);
+        snprintf(j->out[i], sizeof(j->out[i]), "%d %s %s:%d", n,
+                 n ? f[0].function : "", n ? base(f[0].file) : "",
+                 n ? f[0].line : 0);
+    }
+    cp_sym_destroy(s);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct run self;
+    memset(&self, 0, sizeof(self));
+    FILE *m = fopen("/proc/self/maps", "r");
+    assert_non_null(m);
+    char line[8192];
+    while (fgets(line, sizeof(line), m))
+        add_maps_line(&self, line);
+    fclose(m);
+    static struct thread_job jobs[3];
+    const struct maps_line *libc = NULL;
+    for (size_t i = 0; i < self.nmaps; i++)
+        if (strstr(self.maps[i].path, "/libc.so") && self.maps[i].perms[2] == 'x')
+            libc = &self.maps[i];
+    assert_non_null(libc);
+    for (int k = 0; k < 3; k++) {
+        jobs[k].self = &self;
+        for (int i = 0; i < 64; i++)
+            jobs[k].addrs[i] =
+                libc->start + (libc->limit - libc->start) / 64 * i + 0x10;
+    }
+    thread_main(&jobs[0]); /* alone */
+    pthread_t t[2];
+    for (int k = 0; k < 2; k++)
+        assert_int_equal(pthread_create(&t[k], NULL, thread_main, &jobs[k + 1]),
+                         0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(t[k], NULL);
+    int named = 0;
+    for (int i = 0; i < 64; i++) {
+        assert_string_equal(jobs[1].out[i], jobs[0].out[i]);
+        assert_string_equal(jobs[2].out[i], jobs[0].out[i]);
+        named += jobs[0].out[i][0] != '0';
+    }
+    assert_true(named > 32);
+    run_free(&self);
+}
+
 /* ---- whole profiles ---- */
 
 static struct cp_mapping *add_mapping(struct cp_profile *p, const char *file,
@@ -776,6 +840,7 @@ int main(void)
         cmocka_unit_test(test_overlap_replaces),
         cmocka_unit_test(test_fds_closed),
         cmocka_unit_test(test_all_mappings),
+        cmocka_unit_test(test_threads),
         cmocka_unit_test(test_profile),
         cmocka_unit_test(test_profile_many),
     };
