@@ -379,6 +379,89 @@ static const struct sym_str *human_name(struct cp_symbolizer *s,
     return sys->demangled;
 }
 
+static bool is_cxx(Dwarf_Die *die)
+{
+    Dwarf_Die cu;
+    if (!dwarf_diecu(die, &cu, NULL, NULL))
+        return false;
+    switch (dwarf_srclang(&cu)) {
+    case DW_LANG_C_plus_plus:
+    case DW_LANG_C_plus_plus_03:
+    case DW_LANG_C_plus_plus_11:
+    case DW_LANG_C_plus_plus_14:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * A C++ function DWARF gives no linkage name (lambdas, some inlined
+ * members): qualify its DW_AT_name with the scopes around its declaration,
+ * "main::<lambda(int)>::operator()" rather than a bare "operator()".
+ * dwarf_getscopes_die walks the unit from the top, so this runs once per
+ * function DIE (fninfo caches it), and only for such names.
+ */
+static struct sym_str *qualified(struct cp_symbolizer *s, Dwarf_Die *die,
+                                 const char *plain)
+{
+    Dwarf_Die cur = *die, next;
+    Dwarf_Attribute a;
+    /* the DIE that carries the name: through abstract origins and
+     * specifications, as dwarf_attr_integrate does */
+    for (int hop = 0; hop < 8 && !dwarf_hasattr(&cur, DW_AT_name); hop++) {
+        if (dwarf_formref_die(dwarf_attr(&cur, DW_AT_abstract_origin, &a),
+                              &next) ||
+            dwarf_formref_die(dwarf_attr(&cur, DW_AT_specification, &a),
+                              &next))
+            cur = next;
+        else
+            break;
+    }
+    if (!is_cxx(&cur))
+        return NULL;
+    Dwarf_Die *scopes = NULL;
+    int n = dwarf_getscopes_die(&cur, &scopes);
+    char buf[1024];
+    size_t len = 0;
+    for (int i = n - 1; i >= 1; i--) {
+        const char *part;
+        switch (dwarf_tag(&scopes[i])) {
+        case DW_TAG_namespace:
+            part = dwarf_diename(&scopes[i]);
+            if (!part)
+                part = "(anonymous namespace)";
+            break;
+        case DW_TAG_class_type:
+        case DW_TAG_structure_type:
+        case DW_TAG_union_type:
+        case DW_TAG_subprogram:
+            part = dwarf_diename(&scopes[i]);
+            if (part && strncmp(part, "__GI_", 5) == 0)
+                part += 5;
+            break;
+        default:
+            part = NULL;
+            break;
+        }
+        if (!part)
+            continue;
+        int w = snprintf(buf + len, sizeof(buf) - len, "%s::", part);
+        if (w < 0 || (size_t)w >= sizeof(buf) - len) {
+            len = 0; /* absurdly deep: keep the plain name */
+            break;
+        }
+        len += (size_t)w;
+    }
+    free(scopes);
+    if (!len)
+        return NULL;
+    int w = snprintf(buf + len, sizeof(buf) - len, "%s", plain);
+    if (w < 0 || (size_t)w >= sizeof(buf) - len)
+        return NULL;
+    return intern(s, buf);
+}
+
 static const struct sym_fninfo *fninfo(struct cp_symbolizer *s,
                                        struct sym_mod *m, Dwarf_Die *die)
 {
@@ -408,6 +491,9 @@ static const struct sym_fninfo *fninfo(struct cp_symbolizer *s,
         if (plain && strncmp(plain, "__GI_", 5) == 0 && plain[5])
             plain += 5;
         fi->name = fi->system_name = intern(s, plain);
+        struct sym_str *q = plain ? qualified(s, die, plain) : NULL;
+        if (q)
+            fi->name = q;
     }
     int line;
     if (dwarf_decl_line(die, &line) == 0 && line > 0)

@@ -37,6 +37,9 @@ cp_symfix(symfix_inline
 cp_symfix(symfix_cxx
   SOURCES ${CP_SYMFIX_SRC}/sym_cxx.cc ${CP_SYMFIX_SRC}/fixture.c
   COPTS -O0 -g -fPIE LOPTS -pie)
+cp_symfix(symfix_cxx_inline
+  SOURCES ${CP_SYMFIX_SRC}/sym_cxx_inline.cc ${CP_SYMFIX_SRC}/fixture.c
+  COPTS -O2 -g -fPIE LOPTS -pie)
 
 add_library(symfix_lib SHARED ${CP_SYMFIX_SRC}/sym_lib.c)
 set_property(TARGET symfix_lib PROPERTY COMPILE_OPTIONS -O0 -g -fPIC)
@@ -61,7 +64,7 @@ add_custom_command(TARGET symfix_pie POST_BUILD
 # .debug_aranges, DW_FORM_addrx, rnglists); the test skips it without clang.
 find_program(CP_CLANG clang)
 set(CP_SYMFIX_DEPS symfix_pie symfix_nopie symfix_inline symfix_cxx
-  symfix_lib)
+  symfix_cxx_inline symfix_lib)
 if(CP_CLANG)
   add_custom_command(
     OUTPUT ${CP_SYMFIX_OUT}/symfix_inline_clang

@@ -326,6 +326,32 @@ static void test_cxx(void **state)
     check_frame(&f[0], "int ns::twice<int>(int)", "sym_cxx.cc",
                 mark("sym_cxx.cc", "cxx_tmpl_call"), -1);
     assert_string_equal(f[0].system_name, "_ZN2ns5twiceIiEET_S1_");
+    assert_int_equal(cp_sym_lookup(s, r.slot[2] - 1, f, 8), 1);
+    check_frame(&f[0], "main::{lambda(int)#1}::operator()(int) const",
+                "sym_cxx.cc", mark("sym_cxx.cc", "cxx_lambda_call"), -1);
+    cp_sym_destroy(s);
+    run_free(&r);
+}
+
+static void test_cxx_inline(void **state)
+{
+    struct run r;
+    run_fixture("symfix_cxx_inline", &r);
+    struct cp_symbolizer *s = cp_sym_new();
+    add_exec_maps(s, &r);
+    struct cp_sym_frame f[8];
+    assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 2);
+    check_frame(&f[0], "app::Acc::Acc(int)", "sym_cxx_inline.cc",
+                mark("sym_cxx_inline.cc", "acc_call"),
+                mark("sym_cxx_inline.cc", "acc_decl"));
+    check_frame(&f[1], "main", "sym_cxx_inline.cc",
+                mark("sym_cxx_inline.cc", "main_acc"), -1);
+    /* the lambda's DWARF has no linkage name: qualified by its scopes */
+    assert_int_equal(cp_sym_lookup(s, r.slot[1] - 1, f, 8), 2);
+    check_frame(&f[0], "main::operator()", "sym_cxx_inline.cc",
+                mark("sym_cxx_inline.cc", "lambda_call"), -1);
+    check_frame(&f[1], "main", "sym_cxx_inline.cc",
+                mark("sym_cxx_inline.cc", "main_lambda"), -1);
     cp_sym_destroy(s);
     run_free(&r);
 }
@@ -831,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_inline_gcc),
         cmocka_unit_test(test_inline_clang),
         cmocka_unit_test(test_cxx),
+        cmocka_unit_test(test_cxx_inline),
         cmocka_unit_test(test_shared_lib),
         cmocka_unit_test(test_libc),
         cmocka_unit_test(test_symtab_only),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // sym_cxx.cc - symbolizer fixture in C++ (-O0 -g): a member function in a
-// namespace (slot 0) and a function template (slot 1), whose names must
-// come out demangled with the mangled name as system name.
+// namespace (slot 0), a function template (slot 1) and a lambda (slot 2),
+// whose names must come out demangled with the mangled name as system
+// name.
 #include "fixture.h"
 
 namespace ns {
@@ -29,5 +30,10 @@ int main()
 {
     ns::Widget w{1};
     int r = w.spin(2) + ns::twice<int>(3);
+    auto add = [&](int k) {
+        record(2); // @cxx_lambda_call
+        return k + r;
+    };
+    r = add(0);
     return fixture_report() + (r != 9);
 }
