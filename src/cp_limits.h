@@ -56,6 +56,19 @@
  * scanned when threads are adopted, so it stays small. */
 #define CP_MAX_INTERNAL_THREADS 512
 
+/* Thread snapshots (threads profile, snapshot.c). Threads running user
+ * code are interrupted at most this many at a time per snapshot (each has a
+ * 1 KiB answer slot, mmap'ed once); more are reported without a stack. */
+#define CP_SNAP_MAX_SIGNALLED 256
+/* How much of a blocked thread's stack is copied: 128 frames of 2 KiB. */
+#define CP_SNAP_STACK_BYTES (256u * 1024u)
+/* How long a running thread has to answer. It answers after 10 us of user
+ * CPU time (perf_event) or at its next tick (CPU timer, 4 ms at 250 Hz);
+ * one waiting for a CPU on a loaded machine needs longer. */
+#define CP_SNAP_TIMEOUT_MS 200
+/* Reads of a blocked thread that moved while read, before giving up. */
+#define CP_SNAP_RETRIES 3
+
 /* Thread name length, including the NUL (Linux's TASK_COMM_LEN). */
 #define CP_THREAD_NAME_LEN 16
 

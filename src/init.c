@@ -23,6 +23,7 @@
 #include "sigsafe.h"
 #include "stats.h"
 #include "thread_reg.h"
+#include "threads.h"
 #include "unwinder.h"
 
 int cp_cpu_primary_start(const char *path, const char *origin);
@@ -145,6 +146,7 @@ __attribute__((constructor)) static void cp_init(void)
         setenv("CPROF_OWNER_PID", pid, 0);
     }
     init_cpu_from_env();
+    cp_threads_init();
     atexit(at_exit);
     initialized = true;
 }
