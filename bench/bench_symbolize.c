@@ -7,12 +7,18 @@
  * then cached) and through cp_sym_profile on a profile holding them all.
  *
  *   bench_symbolize [-n ADDRS] [-r RUNS]
+ *   bench_symbolize -p [-n ADDRS]
  *
  * Prints the median CPU time of RUNS runs of each phase, per address.
+ * -p (peer mode, for bench/symbolize_peers.sh): libc addresses only, one
+ * cold pass, nothing printed but the count, so the whole process can be
+ * timed against addr2line and llvm-symbolizer given the same addresses;
+ * -a prints those addresses as libc file addresses (for the peers).
  * This program itself is the "test binary" side, so it is built with the
  * tree's flags (-O2 -g).
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,13 +90,19 @@ static struct cp_symbolizer *new_sym(void)
 int main(int argc, char **argv)
 {
     int naddr = 100000, runs = 5, opt;
-    while ((opt = getopt(argc, argv, "n:r:")) != -1) {
+    bool peer = false, print = false;
+    while ((opt = getopt(argc, argv, "n:r:pa")) != -1) {
         if (opt == 'n')
             naddr = atoi(optarg);
         else if (opt == 'r')
             runs = atoi(optarg);
+        else if (opt == 'p')
+            peer = true;
+        else if (opt == 'a')
+            print = peer = true;
         else {
-            fprintf(stderr, "usage: %s [-n ADDRS] [-r RUNS]\n", argv[0]);
+            fprintf(stderr, "usage: %s [-n ADDRS] [-r RUNS] [-p|-a]\n",
+                    argv[0]);
             return 2;
         }
     }
@@ -113,13 +125,32 @@ int main(int argc, char **argv)
     }
     /* distinct addresses, evenly spread */
     uint64_t *addr = malloc(naddr * sizeof(*addr));
-    int nlibc = naddr - naddr / 10, nself = naddr - nlibc;
+    int nlibc = peer ? naddr : naddr - naddr / 10, nself = naddr - nlibc;
     uint64_t step = (libc->limit - libc->start) / nlibc;
     for (int i = 0; i < nlibc; i++)
         addr[i] = libc->start + (uint64_t)i * (step ? step : 1);
-    step = (self->limit - self->start) / nself;
-    for (int i = 0; i < nself; i++)
-        addr[nlibc + i] = self->start + (uint64_t)i * (step ? step : 1);
+    if (nself) {
+        step = (self->limit - self->start) / nself;
+        for (int i = 0; i < nself; i++)
+            addr[nlibc + i] = self->start + (uint64_t)i * (step ? step : 1);
+    }
+    if (print) {
+        /* the ELF virtual address: libc's r-x mapping has p_vaddr ==
+         * p_offset, as the peers expect file addresses */
+        for (int i = 0; i < naddr; i++)
+            printf("0x%" PRIx64 "\n", addr[i] - libc->start + libc->off);
+        return 0;
+    }
+    if (peer) {
+        struct cp_symbolizer *s = new_sym();
+        struct cp_sym_frame f[CP_SYM_MAX_FRAMES];
+        long got = 0;
+        for (int i = 0; i < naddr; i++)
+            got += cp_sym_lookup(s, addr[i], f, CP_SYM_MAX_FRAMES) > 0;
+        cp_sym_destroy(s);
+        printf("%ld\n", got);
+        return 0;
+    }
 
     double cold[100], warm[100], prof[100];
     long resolved = 0, lines = 0, frames = 0;
