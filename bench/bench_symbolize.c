@@ -46,7 +46,8 @@ static void read_maps(void)
         char perms[5];
         int pos = 0;
         if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %4s %" SCNx64 " %*s %*s %n",
-                   &m.start, &m.limit, perms, &m.off, &pos) < 4 || !pos)
+                   &m.start, &m.limit, perms, &m.off, &pos) < 4 ||
+            !pos)
             continue;
         snprintf(m.path, sizeof(m.path), "%s", line + pos);
         m.path[strcspn(m.path, "\n")] = '\0';

@@ -58,8 +58,8 @@ struct sym_fnrange {
 };
 
 struct sym_cu {
-    Dwarf_Die cudie; /* line table and file names */
-    Dwarf_Die top;   /* where the DIEs are: cudie, or a split unit */
+    Dwarf_Die cudie;         /* line table and file names */
+    Dwarf_Die top;           /* where the DIEs are: cudie, or a split unit */
     struct sym_fnrange *fns; /* sorted by lo */
     size_t nfns, capfns;
     bool built;
@@ -123,8 +123,8 @@ static int build_units(struct sym_dwidx *x)
         uint8_t ut;
         Dwarf_Die cudie, subdie;
         memset(&subdie, 0, sizeof(subdie));
-        if (dwarf_get_units(x->dw, cu, &next, &version, &ut, &cudie,
-                            &subdie) != 0)
+        if (dwarf_get_units(x->dw, cu, &next, &version, &ut, &cudie, &subdie) !=
+            0)
             break;
         cu = next;
         int tag = dwarf_tag(&cudie);
@@ -198,8 +198,7 @@ static int collect_fns(struct sym_cu *c, Dwarf_Die *parent, int depth)
             /* dwz moves shared DIEs into partial units */
             Dwarf_Attribute a;
             Dwarf_Die unit;
-            if (dwarf_formref_die(dwarf_attr(&child, DW_AT_import, &a),
-                                  &unit))
+            if (dwarf_formref_die(dwarf_attr(&child, DW_AT_import, &a), &unit))
                 ret = collect_fns(c, &unit, depth + 1);
             break;
         }
@@ -364,7 +363,7 @@ int sym_dw_frames(struct sym_dwidx *x, Dwarf_Addr pc, struct sym_dwframe *out,
             continue;
         Dwarf_Die *d = &t->dies[t->v[i].die];
         if (n > 1 && chain[n - 1].addr == d->addr)
-            continue; /* two ranges of one inlined call */
+            continue;            /* two ranges of one inlined call */
         if (n == SYM_MAX_NEST) { /* keep the innermost */
             memmove(chain + 1, chain + 2, (n - 2) * sizeof(chain[0]));
             n--;

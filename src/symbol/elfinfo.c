@@ -155,8 +155,8 @@ bool sym_build_id_path(const char *hex, char *buf, size_t buflen)
     size_t n = strlen(hex);
     if (n < 4)
         return false;
-    int len = snprintf(buf, buflen, DEBUG_ROOT "/.build-id/%.2s/%s.debug",
-                       hex, hex + 2);
+    int len = snprintf(buf, buflen, DEBUG_ROOT "/.build-id/%.2s/%s.debug", hex,
+                       hex + 2);
     return len > 0 && (size_t)len < buflen;
 }
 
@@ -200,8 +200,7 @@ int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
     if (debuglink_file && debuglink_crc == 0)
         return dwfl_standard_find_debuginfo(mod, userdata, modname, base,
                                             file_name, debuglink_file,
-                                            debuglink_crc,
-                                            debuginfo_file_name);
+                                            debuglink_crc, debuginfo_file_name);
 
     const unsigned char *bits = NULL;
     GElf_Addr vaddr;
@@ -211,8 +210,7 @@ int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
          * and cannot reach a debuginfod server. */
         return dwfl_standard_find_debuginfo(mod, userdata, modname, base,
                                             file_name, debuglink_file,
-                                            debuglink_crc,
-                                            debuginfo_file_name);
+                                            debuglink_crc, debuginfo_file_name);
 
     char hex[2 * SYM_BUILD_ID_MAX + 1];
     sym_hex(bits, (size_t)nbits, hex);
@@ -242,8 +240,8 @@ int sym_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
         snprintf(cand[n++], sizeof(cand[0]), "%.*s/.debug/%s", dirlen, dir,
                  debuglink_file);
         if (dir[0] == '/')
-            snprintf(cand[n++], sizeof(cand[0]), DEBUG_ROOT "%.*s/%s",
-                     dirlen, dir, debuglink_file);
+            snprintf(cand[n++], sizeof(cand[0]), DEBUG_ROOT "%.*s/%s", dirlen,
+                     dir, debuglink_file);
     }
     for (int i = 0; i < n; i++) {
         if (file_name && strcmp(cand[i], file_name) == 0)

@@ -79,7 +79,7 @@ struct sym_seg {
 };
 
 struct sym_elfinfo {
-    int e_type;         /* ET_EXEC, ET_DYN... */
+    int e_type;          /* ET_EXEC, ET_DYN... */
     struct sym_seg *seg; /* PT_LOAD segments, malloc'd */
     size_t nseg;
     char build_id[2 * SYM_BUILD_ID_MAX + 1]; /* lowercase hex, "" if none */

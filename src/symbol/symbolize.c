@@ -40,10 +40,10 @@
 #include "symbol/symbolize.h"
 
 struct sym_file {
-    char *path;    /* as the caller named it */
-    char *want_id; /* build ID the caller expects, or NULL */
+    char *path;      /* as the caller named it */
+    char *want_id;   /* build ID the caller expects, or NULL */
     char *open_path; /* what is read: path, or the build-ID debug file */
-    int err;       /* 0, or why it cannot be used (negative errno) */
+    int err;         /* 0, or why it cannot be used (negative errno) */
     struct sym_elfinfo info;
 };
 
@@ -89,7 +89,7 @@ struct cp_symbolizer {
     size_t nmods, capmods;
     struct sym_range *ranges; /* sorted by start, disjoint */
     size_t nranges, capranges;
-    struct sym_map cache; /* address -> struct sym_entry */
+    struct sym_map cache;  /* address -> struct sym_entry */
     struct sym_entry none; /* cached "nothing here" */
 };
 
@@ -311,8 +311,8 @@ static int set_range(struct cp_symbolizer *s, uint64_t start, uint64_t limit,
     return 0;
 }
 
-int cp_sym_add_module(struct cp_symbolizer *s, const char *path,
-                      uint64_t start, uint64_t limit, uint64_t file_offset,
+int cp_sym_add_module(struct cp_symbolizer *s, const char *path, uint64_t start,
+                      uint64_t limit, uint64_t file_offset,
                       const char *build_id)
 {
     if (!s || !path || !*path || limit <= start)
@@ -412,8 +412,7 @@ static struct sym_str *qualified(struct cp_symbolizer *s, Dwarf_Die *die,
     for (int hop = 0; hop < 8 && !dwarf_hasattr(&cur, DW_AT_name); hop++) {
         if (dwarf_formref_die(dwarf_attr(&cur, DW_AT_abstract_origin, &a),
                               &next) ||
-            dwarf_formref_die(dwarf_attr(&cur, DW_AT_specification, &a),
-                              &next))
+            dwarf_formref_die(dwarf_attr(&cur, DW_AT_specification, &a), &next))
             cur = next;
         else
             break;
@@ -639,8 +638,8 @@ struct fntab {
 
 static uint64_t fnkey_hash(const struct fnkey *k)
 {
-    uint64_t h = sym_mix64(k->a ^ sym_mix64(k->b ^ sym_mix64(k->c ^
-                                                             sym_mix64(k->d))));
+    uint64_t h =
+        sym_mix64(k->a ^ sym_mix64(k->b ^ sym_mix64(k->c ^ sym_mix64(k->d))));
     return h ? h : 1;
 }
 
@@ -652,8 +651,8 @@ static struct fnkey *fn_find(struct sym_map *m, const struct fnkey *k)
     return NULL;
 }
 
-static int fn_add(struct sym_map *m, struct sym_arena *a,
-                  const struct fnkey *k, uint64_t id)
+static int fn_add(struct sym_map *m, struct sym_arena *a, const struct fnkey *k,
+                  uint64_t id)
 {
     struct fnkey *e = sym_arena_alloc(a, sizeof(*e));
     if (!e)

@@ -25,11 +25,11 @@ struct cp_symbolizer;
 /* One source-level frame; strings are owned by the symbolizer and stay
  * valid until cp_sym_destroy. NULL/0 when unknown. */
 struct cp_sym_frame {
-    const char *function;      /* demangled when possible */
-    const char *system_name;   /* linker name */
+    const char *function;    /* demangled when possible */
+    const char *system_name; /* linker name */
     const char *file;
     int line;
-    int start_line;            /* first line of the function, 0 if unknown */
+    int start_line; /* first line of the function, 0 if unknown */
 };
 
 /* NULL on ENOMEM. Opens nothing until modules are added. */
@@ -48,8 +48,8 @@ void cp_sym_destroy(struct cp_symbolizer *s);
  * build, and the profile's build is not under /usr/lib/debug), -ENOMEM.
  * A range that overlaps earlier ones replaces them, as mmap would.
  */
-int cp_sym_add_module(struct cp_symbolizer *s, const char *path,
-                      uint64_t start, uint64_t limit, uint64_t file_offset,
+int cp_sym_add_module(struct cp_symbolizer *s, const char *path, uint64_t start,
+                      uint64_t limit, uint64_t file_offset,
                       const char *build_id);
 
 /*

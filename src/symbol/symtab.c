@@ -76,12 +76,12 @@ static void build(struct sym_symtab *t, Dwfl_Module *mod)
         /* .symtab spells symbol versions into names; '@' appears in no
          * C or C++ name */
         const char *at = strchr(name, '@');
-        t->v[t->n++] = (struct sym_elfsym){
-            .addr = addr,
-            .size = sym.st_size,
-            .name = name,
-            .len = at ? (size_t)(at - name) : strlen(name),
-            .rank = rank_of(&sym, name)};
+        t->v[t->n++] =
+            (struct sym_elfsym){.addr = addr,
+                                .size = sym.st_size,
+                                .name = name,
+                                .len = at ? (size_t)(at - name) : strlen(name),
+                                .rank = rank_of(&sym, name)};
     }
     if (!t->n)
         return;

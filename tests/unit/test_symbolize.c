@@ -218,9 +218,9 @@ static void test_build_id(void **state)
         assert_string_equal(hex, want);
 
     /* stripping keeps the note */
-    assert_int_equal(cp_elf_build_id(fixture_path("symfix_pie_nodebug"), hex2,
-                                     sizeof(hex2)),
-                     40);
+    assert_int_equal(
+        cp_elf_build_id(fixture_path("symfix_pie_nodebug"), hex2, sizeof(hex2)),
+        40);
     assert_string_equal(hex, hex2);
     assert_int_equal(cp_elf_build_id("/nonexistent/x", hex, sizeof(hex)),
                      -ENOENT);
@@ -395,9 +395,9 @@ static void test_shared_lib(void **state)
     assert_true(x->offset != 0);
     uint64_t fake = 0x100000000000ULL + x->offset;
     s = cp_sym_new();
-    assert_int_equal(cp_sym_add_module(s, real, fake, fake + (x->limit -
-                                                                x->start),
-                                       x->offset, NULL),
+    assert_int_equal(cp_sym_add_module(s, real, fake,
+                                       fake + (x->limit - x->start), x->offset,
+                                       NULL),
                      0);
     assert_int_equal(cp_sym_lookup(s, ret - 1 - x->start + fake, f, 8), 1);
     check_frame(&f[0], "lib_target", "sym_lib.c", mark("sym_lib.c", "lib_call"),
@@ -477,18 +477,17 @@ static void test_build_id_check(void **state)
     struct cp_sym_frame f[8];
 
     struct cp_symbolizer *s = cp_sym_new();
-    assert_int_equal(cp_sym_add_module(s, r.exe, x->start, x->limit,
-                                       x->offset,
-                                       "00112233445566778899aabbccddeeff00112233"),
-                     -ESTALE);
+    assert_int_equal(
+        cp_sym_add_module(s, r.exe, x->start, x->limit, x->offset,
+                          "00112233445566778899aabbccddeeff00112233"),
+        -ESTALE);
     assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 0);
     /* the right one, even in capitals, replaces the range */
     for (char *c = id; *c; c++)
         if (*c >= 'a' && *c <= 'f')
             *c = (char)(*c - 'a' + 'A');
-    assert_int_equal(cp_sym_add_module(s, r.exe, x->start, x->limit,
-                                       x->offset, id),
-                     0);
+    assert_int_equal(
+        cp_sym_add_module(s, r.exe, x->start, x->limit, x->offset, id), 0);
     assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 1);
     assert_string_equal(f[0].function, "basic_target");
     cp_sym_destroy(s);
@@ -520,9 +519,8 @@ static void test_overlap_replaces(void **state)
     const struct maps_line *x = exe_map(&r, r.exe);
     struct cp_symbolizer *s = cp_sym_new();
     struct cp_sym_frame f[8];
-    assert_int_equal(cp_sym_add_module(s, r.exe, x->start, x->limit,
-                                       x->offset, NULL),
-                     0);
+    assert_int_equal(
+        cp_sym_add_module(s, r.exe, x->start, x->limit, x->offset, NULL), 0);
     assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 1);
     /* a later mapping over the same addresses wins (and the cache is
      * dropped) */
@@ -557,16 +555,14 @@ static void test_fds_closed(void **state)
     struct cp_symbolizer *s = cp_sym_new();
     add_exec_maps(s, &r); /* also libc, with its debug file if installed */
     assert_int_equal(cp_sym_add_module(s, fixture_path("symfix_pie_linked"),
-                                       0x100000000000, 0x100000000000 +
-                                                           (x->limit - x->start),
+                                       0x100000000000,
+                                       0x100000000000 + (x->limit - x->start),
                                        x->offset, NULL),
                      0);
     struct cp_sym_frame f[8];
     assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 1);
-    assert_int_equal(cp_sym_lookup(s, 0x100000000000 + (r.slot[0] - 1 -
-                                                        x->start),
-                                   f, 8),
-                     1);
+    assert_int_equal(
+        cp_sym_lookup(s, 0x100000000000 + (r.slot[0] - 1 - x->start), f, 8), 1);
     assert_non_null(f[0].file); /* through the debuglink */
     for (size_t i = 0; i < r.nmaps; i++)
         if (strstr(r.maps[i].path, "/libc.so") && r.maps[i].perms[2] == 'x')
@@ -589,9 +585,8 @@ static void test_all_mappings(void **state)
 
     int before = count_fds();
     struct cp_symbolizer *s = cp_sym_new();
-    assert_int_equal(cp_sym_add_module(s, r.exe, x->start, x->limit,
-                                       x->offset, NULL),
-                     0);
+    assert_int_equal(
+        cp_sym_add_module(s, r.exe, x->start, x->limit, x->offset, NULL), 0);
     assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 3);
     int one = count_fds() - before;
     cp_sym_destroy(s);
@@ -652,7 +647,8 @@ static void test_threads(void **state)
     static struct thread_job jobs[3];
     const struct maps_line *libc = NULL;
     for (size_t i = 0; i < self.nmaps; i++)
-        if (strstr(self.maps[i].path, "/libc.so") && self.maps[i].perms[2] == 'x')
+        if (strstr(self.maps[i].path, "/libc.so") &&
+            self.maps[i].perms[2] == 'x')
             libc = &self.maps[i];
     assert_non_null(libc);
     for (int k = 0; k < 3; k++) {
@@ -720,11 +716,13 @@ static void test_profile(void **state)
     assert_int_equal(cp_profile_init(&p), 0);
     uint64_t exe_id = add_mapping(&p, r.exe, x->start, x->limit, x->offset)->id;
     uint64_t bad1 = add_mapping(&p, "/nonexistent/libfoo.so", 0x7f0000000000,
-                                0x7f0000010000, 0)->id;
+                                0x7f0000010000, 0)
+                        ->id;
     uint64_t bad2 = add_mapping(&p, "/nonexistent/libfoo.so", 0x7f0000020000,
-                                0x7f0000030000, 0x20000)->id;
-    uint64_t vdso = add_mapping(&p, "[vdso]", 0x7ffff0000000, 0x7ffff0002000,
-                                0)->id;
+                                0x7f0000030000, 0x20000)
+                        ->id;
+    uint64_t vdso =
+        add_mapping(&p, "[vdso]", 0x7ffff0000000, 0x7ffff0002000, 0)->id;
 
     /* a function the profile already has, equal to what DWARF will say
      * about inl_outer: it must be reused, not duplicated */
