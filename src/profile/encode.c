@@ -72,6 +72,8 @@ struct enc {
 
 static int ensure(void **mem, size_t *cap, size_t n, size_t elem)
 {
+    if (n == 0)
+        n = 1; /* never NULL: "NULL + 0" is undefined behaviour in C */
     if (n <= *cap)
         return 0;
     size_t ncap = *cap ? *cap : 64;

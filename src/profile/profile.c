@@ -433,13 +433,13 @@ struct cp_sample *cp_profile_add_sample(struct cp_profile *p,
         if (!mem)
             return NULL;
     }
+    size_t voff = n_locations * sizeof(uint64_t);
+    size_t loff = voff + nv * sizeof(int64_t);
     struct cp_sample *s = &p->samples[p->n_samples++];
     s->location_ids = n_locations ? (uint64_t *)mem : NULL;
-    mem += n_locations * sizeof(uint64_t);
     s->n_locations = n_locations;
-    s->values = nv ? (int64_t *)mem : NULL;
-    mem += nv * sizeof(int64_t);
-    s->labels = n_labels ? (struct cp_label *)mem : NULL;
+    s->values = nv ? (int64_t *)(mem + voff) : NULL;
+    s->labels = n_labels ? (struct cp_label *)(mem + loff) : NULL;
     s->n_labels = n_labels;
     return s;
 }
