@@ -273,6 +273,24 @@ static void test_nopie(void **state)
     fclose(f);
     assert_int_equal(h[16], 2 /* ET_EXEC */);
     check_basic("symfix_nopie");
+
+    /* a made-up address works for ET_EXEC too (libdwfl pins those at
+     * their link address; the symbolizer only uses the numbers given) */
+    struct run r;
+    run_fixture("symfix_nopie", &r);
+    const struct maps_line *x = exe_map(&r, r.exe);
+    uint64_t shift = 0x300000000000ULL;
+    struct cp_symbolizer *s = cp_sym_new();
+    assert_int_equal(cp_sym_add_module(s, r.exe, x->start + shift,
+                                       x->limit + shift, x->offset, NULL),
+                     0);
+    struct cp_sym_frame fr[8];
+    assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1 + shift, fr, 8), 1);
+    check_frame(&fr[0], "basic_target", "sym_basic.c",
+                mark("sym_basic.c", "basic_call"), -1);
+    assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, fr, 8), 0);
+    cp_sym_destroy(s);
+    run_free(&r);
 }
 
 static void check_inline(const char *fixture)
