@@ -3,23 +3,11 @@
  * main.c - entry point of the cprof command: picks the subcommand
  * (topo, run, trace) or treats the arguments as go tool pprof's.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "cprof.h"
-
-int cp_die(const char *fmt, ...)
-{
-    va_list ap;
-    fputs("cprof: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return 1;
-}
 
 __attribute__((weak)) int cp_cmd_pprof(int argc, char **argv)
 {
