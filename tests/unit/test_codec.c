@@ -341,6 +341,19 @@ static void test_encode_appends_and_limit(void **state)
     assert_int_equal(cp_profile_encode(&p, 0, &b), -E2BIG);
     assert_int_equal(b.len, 1);
     assert_string_equal(b.data, "x");
+    /* the same through gzip */
+    assert_int_equal(cp_profile_encode(&p, 1, &b), -E2BIG);
+    assert_int_equal(b.len, 1);
+    assert_string_equal(b.data, "x");
+    cp_dynbuf_free(&b);
+    /* a limit that fits exactly works */
+    cp_dynbuf_init(&b, SIZE_MAX);
+    assert_int_equal(cp_profile_encode(&p, 1, &b), 0);
+    size_t gzlen = b.len;
+    cp_dynbuf_free(&b);
+    cp_dynbuf_init(&b, gzlen);
+    assert_int_equal(cp_profile_encode(&p, 1, &b), 0);
+    assert_int_equal(b.len, gzlen);
     cp_dynbuf_free(&b);
     cp_profile_free(&p);
 }
