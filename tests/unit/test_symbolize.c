@@ -345,8 +345,12 @@ static void test_cxx(void **state)
                 mark("sym_cxx.cc", "cxx_tmpl_call"), -1);
     assert_string_equal(f[0].system_name, "_ZN2ns5twiceIiEET_S1_");
     assert_int_equal(cp_sym_lookup(s, r.slot[2] - 1, f, 8), 1);
-    check_frame(&f[0], "main::{lambda(int)#1}::operator()(int) const",
-                "sym_cxx.cc", mark("sym_cxx.cc", "cxx_lambda_call"), -1);
+    /* gcc: main::{lambda(int)#1}::operator()(int) const; clang names the
+     * closure main::$_0 */
+    assert_int_equal(strncmp(f[0].function, "main::", 6), 0);
+    assert_non_null(strstr(f[0].function, "::operator()(int) const"));
+    assert_int_equal(strncmp(f[0].system_name, "_Z", 2), 0);
+    assert_int_equal(f[0].line, mark("sym_cxx.cc", "cxx_lambda_call"));
     cp_sym_destroy(s);
     run_free(&r);
 }
@@ -366,8 +370,12 @@ static void test_cxx_inline(void **state)
                 mark("sym_cxx_inline.cc", "main_acc"), -1);
     /* the lambda's DWARF has no linkage name: qualified by its scopes */
     assert_int_equal(cp_sym_lookup(s, r.slot[1] - 1, f, 8), 2);
-    check_frame(&f[0], "main::operator()", "sym_cxx_inline.cc",
-                mark("sym_cxx_inline.cc", "lambda_call"), -1);
+    /* gcc: main::operator(); clang keeps a linkage name
+     * (main::$_0::operator()(int) const) */
+    assert_int_equal(strncmp(f[0].function, "main::", 6), 0);
+    assert_non_null(strstr(f[0].function, "operator()"));
+    assert_string_equal(base(f[0].file), "sym_cxx_inline.cc");
+    assert_int_equal(f[0].line, mark("sym_cxx_inline.cc", "lambda_call"));
     check_frame(&f[1], "main", "sym_cxx_inline.cc",
                 mark("sym_cxx_inline.cc", "main_lambda"), -1);
     cp_sym_destroy(s);
