@@ -193,8 +193,21 @@ static uint32_t stack_intern(const uintptr_t *pcs, int n, int truncated)
     return id;
 }
 
+/* Latest sampled stack per thread start routine, for exit credits;
+ * guarded by cpu_lock. */
+static struct routine_stack {
+    uintptr_t routine;
+    uint32_t stack;
+} routine_stacks[256];
+
+static struct routine_stack *routine_slot(uintptr_t routine)
+{
+    return &routine_stacks[mix(routine) % 256];
+}
+
 static void stacks_reset(void)
 {
+    memset(routine_stacks, 0, sizeof routine_stacks);
     free(stack_words);
     free(stacks);
     index_free(&stack_index);
@@ -250,6 +263,7 @@ struct cp_cpu_session {
     uint64_t ring_dropped_at_start;
     int64_t dropped; /* table full */
     int64_t truncated;
+    int64_t exit_credit;
     struct rec *recs;
     uint32_t n_recs, cap_recs;
     struct index rec_index;
@@ -333,7 +347,17 @@ static void drain_one(const struct cp_sample_rec *s, void *arg)
     struct name_cache *nc = arg;
     struct rec r;
 
-    r.stack = stack_intern(s->pcs, s->n, s->truncated);
+    r.stack = UINT32_MAX;
+    if (s->exit_credit) {
+        struct routine_stack *rs = routine_slot(s->routine);
+        if (rs->routine == s->routine && s->routine)
+            r.stack = rs->stack;
+    }
+    if (r.stack == UINT32_MAX)
+        r.stack = stack_intern(s->pcs, s->n, s->truncated);
+    if (!s->exit_credit && s->routine && r.stack != UINT32_MAX)
+        *routine_slot(s->routine) = (struct routine_stack){s->routine,
+                                                           r.stack};
     r.tid = s->tid;
     r.cpu = s->cpu;
     r.labels = s->labels;
@@ -350,6 +374,8 @@ static void drain_one(const struct cp_sample_rec *s, void *arg)
         }
         if (s->truncated)
             ss->truncated += r.weight;
+        if (s->exit_credit)
+            ss->exit_credit += r.weight;
         session_add(ss, &r);
     }
 }
@@ -652,6 +678,14 @@ static int build_locked(struct cp_cpu_session *s, struct cp_profile *p,
              (unsigned long long)lost, CP_MAX_STACK_DEPTH,
              (long long)s->truncated);
     cp_profile_add_comment(p, line);
+    if (s->exit_credit) {
+        snprintf(line, sizeof line,
+                 "%lld periods credited at thread exit (expiries passed "
+                 "after a thread's last kernel tick), with the stack of a "
+                 "thread that ran the same start routine",
+                 (long long)s->exit_credit);
+        cp_profile_add_comment(p, line);
+    }
 out:
     index_free(&b.loc_index);
     cp_modules_history_free(b.mods, b.n_mods);

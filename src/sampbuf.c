@@ -4,11 +4,13 @@
  * sampbuf.c - multi-producer, single-consumer sample ring (sampbuf.h).
  *
  * Record layout, in 64-bit words:
- *   [0] header: length in words << 32 | kind << 24 | truncated << 16 | n
+ *   [0] header: length in words << 32 | kind << 24 | flags << 16 | n
+ *       (flags: 1 truncated, 2 exit credit)
  *   [1] tid << 32 | cpu
  *   [2] labels << 32 | weight
  *   [3] time_ns
- *   [4..4+n) pcs
+ *   [4] the thread's start routine
+ *   [5..5+n) pcs
  * A record never wraps: when it does not fit before the end of the ring,
  * the writer first fills the tail with a padding record.
  */
@@ -20,7 +22,7 @@
 
 #include "cp_assert.h"
 
-enum { KIND_SAMPLE = 1, KIND_PAD = 2, HDR_WORDS = 4 };
+enum { KIND_SAMPLE = 1, KIND_PAD = 2, HDR_WORDS = 5 };
 
 int cp_sampbuf_init(struct cp_sampbuf *b, uint64_t words)
 {
@@ -55,9 +57,9 @@ void cp_sampbuf_reset(struct cp_sampbuf *b)
     atomic_store(&b->r, 0);
 }
 
-static inline uint64_t hdr(uint64_t len, unsigned kind, int trunc, int n)
+static inline uint64_t hdr(uint64_t len, unsigned kind, unsigned flags, int n)
 {
-    return len << 32 | (uint64_t)kind << 24 | (uint64_t)(trunc ? 1 : 0) << 16 |
+    return len << 32 | (uint64_t)kind << 24 | (uint64_t)flags << 16 |
            (uint64_t)(unsigned)n;
 }
 
@@ -97,10 +99,16 @@ int cp_sampbuf_push(struct cp_sampbuf *b, const struct cp_sample_rec *s)
                           memory_order_relaxed);
     atomic_store_explicit(&d[pos + 3], (uint64_t)s->time_ns,
                           memory_order_relaxed);
+    atomic_store_explicit(&d[pos + 4], (uint64_t)s->routine,
+                          memory_order_relaxed);
     for (int i = 0; i < s->n; i++)
         atomic_store_explicit(&d[pos + HDR_WORDS + i], s->pcs[i],
                               memory_order_relaxed);
-    atomic_store_explicit(&d[pos], hdr(len, KIND_SAMPLE, s->truncated, s->n),
+    atomic_store_explicit(&d[pos],
+                          hdr(len, KIND_SAMPLE,
+                              (s->truncated ? 1u : 0u) |
+                                  (s->exit_credit ? 2u : 0u),
+                              s->n),
                           memory_order_release);
     return 0;
 }
@@ -141,7 +149,10 @@ size_t cp_sampbuf_drain(struct cp_sampbuf *b,
             s.weight = (uint32_t)w2;
             s.time_ns = (int64_t)atomic_load_explicit(&d[pos + 3],
                                                       memory_order_relaxed);
+            s.routine = (uintptr_t)atomic_load_explicit(
+                &d[pos + 4], memory_order_relaxed);
             s.truncated = (int)((h >> 16) & 1);
+            s.exit_credit = (int)((h >> 17) & 1);
             s.n = (int)(h & 0xffff);
             if (s.n > (int)(sizeof pcs / sizeof pcs[0]))
                 s.n = (int)(sizeof pcs / sizeof pcs[0]);

@@ -27,7 +27,10 @@ struct cp_sample_rec {
     uint32_t labels;
     uint32_t weight;  /* 1 + timer overruns */
     int64_t time_ns;  /* CLOCK_MONOTONIC */
-    int truncated;
+    int truncated;    /* the stack had more than n frames */
+    int exit_credit;  /* not a signal: periods a thread passed unsampled
+                       * before it exited (sampler.c exit_compensate) */
+    uintptr_t routine; /* the thread's start routine, 0 if unknown */
     int n;
     const uintptr_t *pcs;
 };

@@ -87,6 +87,8 @@ static void sampler_handler(int sig, siginfo_t *si, void *ucv)
         if (si->si_overrun > 0)
             weight += si->si_overrun < 1000000 ? (uint32_t)si->si_overrun
                                                : 1000000;
+        if (cp_tls.self)
+            cp_tls.self->cpu_delivered += weight;
     } else if (si->si_code == POLL_HUP || si->si_code == POLL_IN) {
         if (!perf_fd_ours(si->si_fd)) {
             cp_stat_add(CP_STAT_FOREIGN_SIGNALS, 1);
@@ -125,6 +127,8 @@ static void sampler_handler(int sig, siginfo_t *si, void *ucv)
     rec.labels = cp_tls.labels;
     rec.weight = weight;
     rec.time_ns = t0;
+    rec.exit_credit = 0;
+    rec.routine = cp_tls.self ? (uintptr_t)cp_tls.self->start_routine : 0;
     if (rec.truncated)
         cp_stat_add(CP_STAT_TRUNCATED, 1);
     if (cp_sampbuf_push(&cp_cpu_ring, &rec) == 0) {
@@ -202,7 +206,7 @@ static int arm_thread(struct cp_thread *t)
     if (t->armed)
         return 0;
     if (source == CP_SOURCE_PERF) {
-        int fd = perf_open(t->tid, 0);
+        int fd = perf_open(t->tid, first_expiry(t->tid));
         if (fd < 0) {
             cp_stat_add(CP_STAT_TIMER_FAILURES, 1);
             return fd;
@@ -219,6 +223,7 @@ static int arm_thread(struct cp_thread *t)
          * computes the same, but needs a pthread_t we may not have). */
         clockid_t clock = (clockid_t)((~(unsigned)t->tid << 3) | 6);
         int64_t first = first_expiry(t->tid);
+        struct timespec now;
 
         memset(&sev, 0, sizeof sev);
         sev.sigev_notify = SIGEV_THREAD_ID;
@@ -233,6 +238,11 @@ static int arm_thread(struct cp_thread *t)
         its.it_interval.tv_nsec = period_ns % 1000000000;
         its.it_value.tv_sec = first / 1000000000;
         its.it_value.tv_nsec = first % 1000000000;
+        t->arm_cpu_ns = clock_gettime(clock, &now) == 0
+                            ? now.tv_sec * 1000000000LL + now.tv_nsec
+                            : -1;
+        t->first_ns = first;
+        t->cpu_delivered = 0;
         if (timer_settime(t->timer, 0, &its, NULL) != 0) {
             int e = errno;
             timer_delete(t->timer);
@@ -267,8 +277,56 @@ static void on_register(struct cp_thread *t)
         arm_thread(t);
 }
 
+/*
+ * A POSIX CPU timer is checked on kernel ticks only, so the expiries a
+ * thread passes after the last tick of its life never fire: about half a
+ * tick of CPU per thread goes unsampled, which for a program of many
+ * short threads is most of its time. When a thread we started exits, count
+ * the expiries it passed (its CPU clock, the first expiry and the period
+ * say how many) against those its signals delivered, and record the
+ * difference as a sample of its start routine: the time was spent inside
+ * it, and the totals stay right. The drain thread (cpu.c) gives the
+ * credit the stack of the latest sample of a thread that ran the same
+ * routine, when there is one: threads started from one routine usually do
+ * the same work.
+ */
+static void exit_compensate(struct cp_thread *t)
+{
+    struct timespec now;
+    int64_t cpu, passed, missing;
+    uintptr_t pc;
+    struct cp_sample_rec rec;
+
+    if (!t->has_timer || t->arm_cpu_ns < 0 || !t->start_routine ||
+        t->tid != cp_tls.tid || !atomic_load(&sampling_on))
+        return;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0)
+        return;
+    cpu = now.tv_sec * 1000000000LL + now.tv_nsec - t->arm_cpu_ns;
+    if (cpu < t->first_ns)
+        return;
+    passed = (cpu - t->first_ns) / period_ns + 1;
+    missing = passed - (int64_t)t->cpu_delivered;
+    if (missing <= 0)
+        return;
+    pc = (uintptr_t)t->start_routine;
+    rec.tid = t->tid;
+    rec.cpu = sched_getcpu();
+    rec.labels = cp_tls.labels;
+    rec.weight = missing > 1000000 ? 1000000 : (uint32_t)missing;
+    rec.time_ns = cp_now_ns();
+    rec.truncated = 0;
+    rec.exit_credit = 1;
+    rec.routine = pc;
+    rec.n = 1;
+    rec.pcs = &pc;
+    if (cp_sampbuf_push(&cp_cpu_ring, &rec) == 0)
+        cp_stat_add(CP_STAT_EXIT_COMPENSATED, rec.weight);
+}
+
 static void on_unregister(struct cp_thread *t)
 {
+    exit_compensate(t);
     disarm_thread(t);
 }
 

@@ -21,6 +21,7 @@ const char *cp_stat_name(enum cp_stat s)
         [CP_STAT_THREADS_ARMED] = "threads_armed",
         [CP_STAT_UNWIND_NO_CFI] = "unwind_no_cfi",
         [CP_STAT_HANDLER_NS] = "handler_ns",
+        [CP_STAT_EXIT_COMPENSATED] = "exit_compensated",
     };
     return (unsigned)s < CP_STAT__COUNT && names[s] ? names[s] : "?";
 }

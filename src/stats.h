@@ -25,6 +25,7 @@ enum cp_stat {
     CP_STAT_THREADS_ARMED,    /* per-thread timers created */
     CP_STAT_UNWIND_NO_CFI,    /* frames unwound by frame pointer fallback */
     CP_STAT_HANDLER_NS,       /* total ns spent in the handler */
+    CP_STAT_EXIT_COMPENSATED, /* periods credited at thread exit */
     CP_STAT__COUNT
 };
 

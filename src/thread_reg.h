@@ -44,7 +44,11 @@ struct cp_thread {
     bool armed;
     bool has_timer;
     timer_t timer;
-    int perf_fd; /* -1 when none */
+    int perf_fd;           /* -1 when none */
+    int64_t arm_cpu_ns;    /* the thread's CPU clock when its timer armed */
+    int64_t first_ns;      /* first expiry, relative to arm_cpu_ns */
+    /* written only by this thread's sampling handler */
+    uint64_t cpu_delivered; /* periods its signals stood for */
 };
 
 /*
@@ -64,6 +68,7 @@ struct cp_tls {
     /* heap sampler state lives here too (heap.c) */
     int64_t heap_bytes_until_sample;
     uint64_t rng;
+    uint32_t heap_epoch; /* rate epoch the countdown was drawn for */
 };
 
 extern CP_TLS struct cp_tls cp_tls;
