@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cfi.h"
@@ -60,27 +61,101 @@ void cp_regs_from_ucontext(struct cp_regs *r, const ucontext_t *uc)
     r->fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
 }
 
+/* Read code bytes without any chance of a fault (the module may be
+ * unmapped by a concurrent dlclose): process_vm_readv on ourselves. */
+static bool read_code(uintptr_t addr, void *buf, size_t len)
+{
+    struct iovec local = {buf, len}, remote = {(void *)addr, len};
+    return syscall(SYS_process_vm_readv, (long)syscall(SYS_getpid), &local,
+                   1UL, &remote, 1UL, 0UL) == (long)len;
+}
+
 /*
- * RBP of a frame whose caller's registers are not known (a thread stopped
- * in a system call: /proc gives SP and PC only): the lowest frame record
- * above sp, i.e. a slot whose next word is a return address into a loaded
- * module and whose own word is 0 or a higher stack address. Returns 0
- * when none is found within the first CP_UNWIND_FP_SCAN bytes.
+ * Whether ra is a return address of a call that can have entered the
+ * function containing pc: a direct call (E8) to a target at most 1 MiB
+ * below pc in pc's module, or to a PLT stub whose GOT slot points there;
+ * or an indirect call (FF /2), whose target cannot be checked. Stale
+ * frame records left in uninitialized locals by earlier, deeper calls
+ * fail this test (their calls went elsewhere).
  */
-#define CP_UNWIND_FP_SCAN 4096
+static bool call_reaches(const struct cp_module_snapshot *snap, uintptr_t ra,
+                         uintptr_t pc)
+{
+    uint8_t c[8];
+    const struct cp_module *mf = cp_modules_find(snap, pc);
+
+    if (!read_code(ra - 7, c, 7))
+        return false;
+    if (c[2] == 0xe8) { /* call rel32 */
+        int32_t rel;
+        uint8_t stub[16];
+        uintptr_t target, got_at, got;
+        size_t k = 0;
+
+        memcpy(&rel, c + 3, 4);
+        target = ra + (uintptr_t)(intptr_t)rel;
+        if (cp_modules_find(snap, target) == mf)
+            return target <= pc && pc - target < (1u << 20);
+        /* a PLT stub: [endbr64] [bnd] jmp *GOT(%rip) */
+        if (!read_code(target, stub, sizeof stub))
+            return false;
+        if (stub[0] == 0xf3 && stub[1] == 0x0f && stub[2] == 0x1e &&
+            stub[3] == 0xfa)
+            k = 4;
+        if (stub[k] == 0xf2)
+            k++;
+        if (stub[k] != 0xff || stub[k + 1] != 0x25)
+            return false;
+        memcpy(&rel, stub + k + 2, 4);
+        got_at = target + k + 6 + (uintptr_t)(intptr_t)rel;
+        if (!read_code(got_at, &got, sizeof got))
+            return false;
+        return cp_modules_find(snap, got) == mf && got <= pc &&
+               pc - got < (1u << 20);
+    }
+    /* call *%reg (FF D0+r), call *(%reg) (FF 10+r), call *d8(%reg)
+     * (FF 50+r d8, with SIB one more), call *d32(%rip) (FF 15) */
+    if (c[5] == 0xff && (c[6] & 0xf8) == 0xd0)
+        return true;
+    if (c[5] == 0xff && (c[6] & 0xf8) == 0x10 && c[6] != 0x14 &&
+        c[6] != 0x15)
+        return true;
+    if ((c[4] == 0xff && (c[5] & 0xf8) == 0x50 && c[5] != 0x54) ||
+        (c[3] == 0xff && c[4] == 0x54))
+        return true;
+    if (c[1] == 0xff && (c[2] == 0x15 || (c[2] & 0xf8) == 0x90))
+        return true;
+    if ((c[0] == 0xff && c[1] == 0x94) || (c[4] == 0xff && c[5] == 0x14))
+        return true;
+    /* with a REX prefix (call *%r8..%r15) */
+    if (c[4] == 0x41 && c[5] == 0xff && (c[6] & 0xf8) == 0xd0)
+        return true;
+    return false;
+}
+
+/*
+ * RBP of the frame running pc, whose registers are not known (a thread
+ * stopped in a system call: /proc gives SP and PC only): the lowest frame
+ * record above sp whose return address follows a call that can have
+ * entered pc's function (call_reaches). Returns 0 when none is found
+ * within CP_UNWIND_FP_SCAN bytes.
+ */
+#define CP_UNWIND_FP_SCAN 16384
 static uintptr_t find_frame_record(const struct cp_module_snapshot *snap,
                                    uintptr_t sp, uintptr_t hi,
-                                   intptr_t delta)
+                                   intptr_t delta, uintptr_t pc)
 {
     uintptr_t a = (sp + 7) & ~(uintptr_t)7;
 
     if (!snap)
         return 0;
     for (; a + 16 <= hi && a - sp < CP_UNWIND_FP_SCAN; a += 8) {
-        uintptr_t saved = load(a + delta), ra = load(a + 8 + delta);
+        /* the saved RBP itself proves nothing: a caller built without
+         * frame pointers leaves any value there */
+        uintptr_t ra = load(a + 8 + delta);
         if (ra < 4096 || !cp_modules_find(snap, ra - 1))
             continue;
-        if (saved == 0 || (saved > a && saved < hi && !(saved & 7)))
+        if (call_reaches(snap, ra, pc))
             return a;
     }
     return 0;
@@ -149,7 +224,7 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
              * of code without CFI this skips the caller when the function
              * has not pushed RBP yet, as every FP unwinder does. */
             if (!fp_known) {
-                fp = find_frame_record(snap, sp, hi, delta);
+                fp = find_frame_record(snap, sp, hi, delta, at);
                 fp_known = true;
             }
             if (!in_bounds(fp, 16, sp, hi))
@@ -167,7 +242,7 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
         }
 
         if (cp_cfi_kind(rule) == CP_CFA_RBP && !fp_known) {
-            uintptr_t rec = find_frame_record(snap, sp, hi, delta);
+            uintptr_t rec = find_frame_record(snap, sp, hi, delta, at);
             if (!rec)
                 break;
             /* the record is at CFA - 16 in a standard prologue */
