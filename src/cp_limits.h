@@ -69,7 +69,74 @@
 /* Reads of a blocked thread that moved while read, before giving up. */
 #define CP_SNAP_RETRIES 3
 
+/* The live endpoint (http.c). Connections served at once, each on a
+ * thread of its own (a seconds=N request holds its thread for N s): more
+ * are accepted and closed at once. Enough for a fleet scraper, a few
+ * people and a load test's 50 clients. */
+#define CP_HTTP_MAX_CONNECTIONS 128
+/* A connection idle this long is closed (half-open and slow clients). */
+#define CP_HTTP_IDLE_TIMEOUT_S 10
+/* Request line plus headers, per connection (libmicrohttpd answers 414 or
+ * 431 past it): Go's net/http allows 1 MiB; pprof clients send < 1 KiB. */
+#define CP_HTTP_MAX_HEADER_BYTES (32u * 1024u)
+/* A symbol request's body: pprof sends ~19 bytes per address. */
+#define CP_HTTP_MAX_BODY (1024 * 1024)
+/* Addresses looked up per symbol request. */
+#define CP_HTTP_MAX_SYMBOLS 65536
+/* Query parameters per request. */
+#define CP_HTTP_MAX_ARGS 32
+/* A response body (profiles are a few MiB at most; debug=2 of 10k threads
+ * is ~20 MiB). */
+#define CP_HTTP_MAX_RESPONSE ((size_t)256 << 20)
+/* Stack of each connection thread: symbolization (libdw) recurses. */
+#define CP_HTTP_THREAD_STACK (1024u * 1024u)
+/* CPROF_HTTP_MAX_SECONDS' default: Go's own cap is the server's
+ * WriteTimeout; 5 minutes covers any sensible profile. */
+#define CP_HTTP_DEFAULT_MAX_SECONDS 300
+
 /* Thread name length, including the NUL (Linux's TASK_COMM_LEN). */
 #define CP_THREAD_NAME_LEN 16
+
+/* ---- heap profiler (heap.c, heap_region.c; docs/internals/heap-sampling.md) */
+
+/* Mean bytes between samples, Go's MemProfileRate default (512 KiB). */
+#define CP_HEAP_DEFAULT_RATE 524288
+/* Largest rate accepted: beyond 1 TiB nothing is ever sampled anyway. */
+#define CP_HEAP_MAX_RATE ((int64_t)1 << 40)
+/* With the rate at 0 a thread looks at the rate again after this many
+ * bytes, so that cprof_heap_set_rate(N) reaches every thread soon; the
+ * cost is one slow-path call per 4 MiB allocated. */
+#define CP_HEAP_OFF_RECHECK ((int64_t)4 << 20)
+
+/* Address space reserved for sampled blocks (PROT_NONE until used, so it
+ * costs neither memory nor commit charge). Tried first at 1 TiB, halved
+ * down to 256 MiB where the address space is limited (ulimit -v,
+ * valgrind). Sampled live memory beyond it is not sampled (counted). */
+#define CP_HEAP_REGION_MAX ((size_t)1 << 40)
+#define CP_HEAP_REGION_MIN ((size_t)256 << 20)
+/* Bootstrap blocks (what dlsym asks for before malloc is resolved):
+ * glibc's dlsym needs a few hundred bytes at most. */
+#define CP_HEAP_BOOT_BYTES ((size_t)64 << 10)
+/* The region is made writable in steps of this much (one mprotect). */
+#define CP_HEAP_COMMIT_STEP ((size_t)4 << 20)
+/* Blocks up to this size are carved from shared chunks of CP_HEAP_CHUNK;
+ * larger ones get page-aligned slots of their own. */
+#define CP_HEAP_SMALL_MAX ((size_t)32 << 10)
+#define CP_HEAP_CHUNK ((size_t)1 << 20)
+/* Freed large slots kept resident for reuse, at most this many bytes in
+ * all; slots of CP_HEAP_PURGE_MIN or more are always given back at once
+ * (glibc munmaps such blocks too). */
+#define CP_HEAP_DIRTY_MAX ((size_t)16 << 20)
+#define CP_HEAP_PURGE_MIN ((size_t)1 << 20)
+/* Largest alignment a sampled block honours (larger requests are served
+ * unsampled by the real allocator). */
+#define CP_HEAP_MAX_ALIGN ((size_t)1 << 20)
+
+/* Distinct (stack, size) buckets and stack words kept. Beyond them new
+ * samples are dropped (counted, and reported in the profile's comments);
+ * at the default rate a program would need millions of distinct sites.
+ * Worst case: 32 MiB of buckets plus 64 MiB of stacks. */
+#define CP_HEAP_MAX_BUCKETS ((uint32_t)1 << 20)
+#define CP_HEAP_MAX_STACK_WORDS ((size_t)8 << 20)
 
 #endif /* CP_LIMITS_H */

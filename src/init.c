@@ -22,6 +22,7 @@
 #include "sampler.h"
 #include "sigsafe.h"
 #include "stats.h"
+#include "http.h"
 #include "thread_reg.h"
 #include "threads.h"
 #include "unwinder.h"
@@ -148,5 +149,6 @@ __attribute__((constructor)) static void cp_init(void)
     init_cpu_from_env();
     cp_threads_init();
     atexit(at_exit);
+    cp_http_init_from_env();
     initialized = true;
 }
