@@ -83,6 +83,7 @@ struct idmap {
     uint64_t *keys; /* ID_HASH: open addressing, key 0 = empty */
     uint32_t *vals;
     size_t mask;
+    unsigned shift; /* 64 - log2(slots): the product's top bits index */
 };
 
 struct dec {
@@ -311,7 +312,7 @@ static inline uint64_t idmap_get(const struct idmap *m, uint64_t id)
     case ID_HASH:
         if (!id)
             return 0;
-        for (size_t j = (size_t)(id * 0x9e3779b97f4a7c15ull >> 20) & m->mask;;
+        for (size_t j = (size_t)(id * 0x9e3779b97f4a7c15ull >> m->shift);;
              j = (j + 1) & m->mask) {
             if (m->keys[j] == id)
                 return m->vals[j];
@@ -376,13 +377,18 @@ static int idmap_build(struct dec *d, struct idmap *m, void *records,
     while (slots < 2 * n)
         slots *= 2;
     m->mask = slots - 1;
+    /* Fibonacci hashing on the top bits: ids that are addresses (multiples
+     * of a page, say) still spread over every slot */
+    m->shift = 64;
+    for (size_t t = slots; t > 1; t >>= 1)
+        m->shift--;
     m->keys = calloc(slots, sizeof(*m->keys));
     m->vals = calloc(slots, sizeof(*m->vals));
     if (!m->keys || !m->vals)
         return fail(d, -ENOMEM, "out of memory reading the profile");
     for (size_t i = 0; i < n; i++) {
         uint64_t id = ID_AT(i);
-        size_t j = (size_t)(id * 0x9e3779b97f4a7c15ull >> 20) & m->mask;
+        size_t j = (size_t)(id * 0x9e3779b97f4a7c15ull >> m->shift);
         while (m->keys[j] && m->keys[j] != id)
             j = (j + 1) & m->mask;
         if (m->keys[j] == id)

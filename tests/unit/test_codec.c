@@ -1194,6 +1194,59 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Producers that use addresses as ids (page-aligned, huge): the decoder's
+ * hashed id map must stay correct and fast. The model is written with
+ * such ids on purpose (the encoder writes ids as they are). */
+static void test_decode_address_ids(void **state)
+{
+    (void)state;
+    const size_t n = 50000;
+    struct cp_profile a, b;
+    assert_int_equal(cp_profile_init(&a), 0);
+    cp_profile_add_sample_type(&a, "samples", "count");
+    struct cp_function *f = cp_profile_add_function(&a);
+    f->id = 0x7f0000000000ULL; /* a sparse function id too */
+    f->name = S(&a, "fn");
+    for (size_t i = 0; i < n; i++) {
+        struct cp_location *l = cp_profile_add_location(&a, 1);
+        l->address = 0x400000 + i;
+        l->lines[0].function_id = 0x7f0000000000ULL;
+        l->id = 0x7f0000000000ULL + (uint64_t)(n - i) * 4096; /* descending */
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct cp_sample *s = cp_profile_add_sample(&a, 2, 0);
+        s->location_ids[0] = a.locations[i].id;
+        s->location_ids[1] = a.locations[(i * 7) % n].id;
+        s->values[0] = (int64_t)i;
+    }
+    struct cp_dynbuf buf;
+    cp_dynbuf_init(&buf, SIZE_MAX);
+    assert_int_equal(cp_profile_encode(&a, 0, &buf), 0);
+    char err[256];
+    double t0 = now_s();
+    int rc = cp_profile_decode(buf.data, buf.len, MAXD, &b, err, sizeof(err));
+    double dt = now_s() - t0;
+    if (rc)
+        fail_msg("decode: %s", err);
+    assert_consistent(&b);
+    assert_int_equal(b.n_locations, n);
+    for (size_t i = 0; i < n; i += 97) {
+        const struct cp_sample *s = &b.samples[i];
+        assert_int_equal(s->location_ids[0], i + 1);
+        assert_int_equal(s->location_ids[1], (i * 7) % n + 1);
+        assert_int_equal(cp_profile_location(&b, s->location_ids[0])->address,
+                         0x400000 + i);
+        assert_int_equal(s->values[0], (int64_t)i);
+    }
+    assert_int_equal(b.locations[5].lines[0].function_id, 1);
+    /* 100k hashed lookups: milliseconds, not the seconds of a bad hash */
+    assert_true(dt < 2.0);
+    print_message("50k address-id locations decoded in %.3f s\n", dt);
+    cp_dynbuf_free(&buf);
+    cp_profile_free(&a);
+    cp_profile_free(&b);
+}
+
 /* 200k samples over 20k locations with Go-like sparse ids round trip; the
  * timing is printed, the equality asserted. (bench/ has the 1M version.) */
 static void test_large_roundtrip(void **state)
@@ -1270,6 +1323,7 @@ int main(void)
                                         setup_tmp, teardown_tmp),
         cmocka_unit_test_setup_teardown(test_write_through_links_and_devices,
                                         setup_tmp, teardown_tmp),
+        cmocka_unit_test(test_decode_address_ids),
         cmocka_unit_test(test_large_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
