@@ -5,4 +5,4 @@
 add_executable(bench_codec ${CMAKE_CURRENT_LIST_DIR}/bench_codec.c)
 target_include_directories(bench_codec PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(bench_codec PRIVATE cpshared PkgConfig::PROTOBUFC
-  PkgConfig::ZLIB PkgConfig::LIBDW PkgConfig::LIBELF)
+  PkgConfig::ZLIB PkgConfig::LIBDW PkgConfig::LIBELF m)

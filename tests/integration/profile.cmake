@@ -5,7 +5,7 @@
 add_executable(profile_write ${CMAKE_CURRENT_SOURCE_DIR}/progs/profile_write.c)
 target_include_directories(profile_write PRIVATE ${CMAKE_SOURCE_DIR}/src)
 target_link_libraries(profile_write PRIVATE cpshared PkgConfig::PROTOBUFC
-  PkgConfig::ZLIB PkgConfig::LIBDW PkgConfig::LIBELF)
+  PkgConfig::ZLIB PkgConfig::LIBDW PkgConfig::LIBELF m)
 
 add_test(NAME integration/profile_pprof
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/profile_pprof.py
