@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cpu.h"
+#include "heap.h"
 #include "modules.h"
 #include "sampler.h"
 #include "thread_reg.h"
@@ -36,16 +37,19 @@ static void prepare(void)
 {
     cp_cpu_atfork_prepare();
     cp_reg_atfork_prepare();
+    cp_heap_atfork_prepare(); /* leaves: cprof code holding the others allocates */
 }
 
 static void parent(void)
 {
+    cp_heap_atfork_parent();
     cp_reg_atfork_parent();
     cp_cpu_atfork_parent();
 }
 
 static void child(void)
 {
+    cp_heap_atfork_child();
     cp_sampler_atfork_child();
     cp_reg_atfork_child();
     cp_cpu_atfork_child();

@@ -19,6 +19,7 @@
 #include "cpu.h"
 #include "cprof.h"
 #include "fork.h"
+#include "heap.h"
 #include "sampler.h"
 #include "sigsafe.h"
 #include "stats.h"
@@ -147,6 +148,7 @@ __attribute__((constructor)) static void cp_init(void)
         setenv("CPROF_OWNER_PID", pid, 0);
     }
     init_cpu_from_env();
+    cp_heap_init_from_env();
     cp_threads_init();
     atexit(at_exit);
     cp_http_init_from_env();
