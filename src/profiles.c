@@ -12,6 +12,7 @@
 #include "api.h"
 #include "codec.h"
 #include "cprof.h"
+#include "thread_reg.h"
 
 #define MAX_SOURCES 32
 
@@ -65,7 +66,7 @@ int cp_profiles_list(const struct cp_profile_source **out, int max)
     return n;
 }
 
-int cp_profiles_render(const char *name, int debug, struct cp_dynbuf *out)
+static int render(const char *name, int debug, struct cp_dynbuf *out)
 {
     const struct cp_profile_source *s = cp_profiles_find(name);
     struct cp_profile p;
@@ -82,6 +83,17 @@ int cp_profiles_render(const char *name, int debug, struct cp_dynbuf *out)
         return r;
     r = cp_profile_encode(&p, 1, out);
     cp_profile_free(&p);
+    return r;
+}
+
+int cp_profiles_render(const char *name, int debug, struct cp_dynbuf *out)
+{
+    int r;
+    /* The writer's own allocations are not the program's: the heap
+     * sampler skips them (heap.c). */
+    cp_tls.in_cprof++;
+    r = render(name, debug, out);
+    cp_tls.in_cprof--;
     return r;
 }
 
