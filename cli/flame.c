@@ -1,0 +1,656 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * flame.c - the flame graph's call tree (flame.h): samples walked root
+ * first through the report model's frames (graph.h), merged by prefix in a
+ * hash table keyed by (parent, frame), then written as compact JSON: a
+ * string table, frames as numbers, nodes in preorder as numbers. A 100k
+ * stack profile becomes a few hundred kB of JSON before gzip, and the page
+ * rebuilds the tree from it in one pass.
+ *
+ * Never used in signal context. Thread-safe: no.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "flame.h"
+#include "merge.h"
+
+#define NONE UINT32_MAX
+
+/* ---- building ----------------------------------------------------------- */
+
+static uint64_t mix(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdull;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ull;
+    return k ^ (k >> 33);
+}
+
+static int grow_hash(struct cp_flame *f)
+{
+    size_t cap = f->hash_cap ? f->hash_cap * 2 : 1024;
+    uint32_t *h = malloc(cap * sizeof(*h));
+    if (!h)
+        return -ENOMEM;
+    memset(h, 0xff, cap * sizeof(*h));
+    for (size_t i = 1; i < f->n_nodes; i++) {
+        const struct cp_flame_node *n = &f->nodes[i];
+        size_t k = mix(((uint64_t)n->parent << 32) | n->func) & (cap - 1);
+        while (h[k] != NONE)
+            k = (k + 1) & (cap - 1);
+        h[k] = (uint32_t)i;
+    }
+    free(f->hash);
+    f->hash = h;
+    f->hash_cap = cap;
+    return 0;
+}
+
+/* The child of parent for frame func, made when missing; -ENOMEM. */
+static long child(struct cp_flame *f, uint32_t parent, uint32_t func)
+{
+    if ((f->n_nodes + 1) * 2 > f->hash_cap && grow_hash(f) < 0)
+        return -ENOMEM;
+    size_t mask = f->hash_cap - 1;
+    size_t k = mix(((uint64_t)parent << 32) | func) & mask;
+    for (; f->hash[k] != NONE; k = (k + 1) & mask) {
+        const struct cp_flame_node *n = &f->nodes[f->hash[k]];
+        if (n->parent == parent && n->func == func)
+            return f->hash[k];
+    }
+    if (f->n_nodes >= UINT32_MAX - 1)
+        return -ENOMEM;
+    if (f->n_nodes == f->cap_nodes) {
+        size_t cap = f->cap_nodes * 2;
+        struct cp_flame_node *nn = realloc(f->nodes, cap * sizeof(*nn));
+        if (!nn)
+            return -ENOMEM;
+        f->nodes = nn;
+        f->cap_nodes = cap;
+    }
+    uint32_t id = (uint32_t)f->n_nodes++;
+    struct cp_flame_node *n = &f->nodes[id];
+    memset(n, 0, sizeof(*n));
+    n->func = func;
+    n->parent = parent;
+    n->depth = f->nodes[parent].depth + 1;
+    n->next_sibling = f->nodes[parent].first_child;
+    f->nodes[parent].first_child = id;
+    f->hash[k] = id;
+    return id;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+/* Frame index of the group label value (appended after the graph's). */
+static long label_func(struct cp_flame *f, const char *key, const char *val)
+{
+    size_t kl = strlen(key), vl = strlen(val);
+    for (size_t i = 0; i < f->n_labels; i++)
+        if (!strncmp(f->labels[i], key, kl) && f->labels[i][kl] == '=' &&
+            !strcmp(f->labels[i] + kl + 1, val))
+            return (long)(cp_graph_n_ids(&f->g) + i);
+    if (f->n_funcs == f->cap_funcs) {
+        size_t cap = f->cap_funcs * 2 + 8;
+        struct cp_flame_func *nf = realloc(f->funcs, cap * sizeof(*nf));
+        if (!nf)
+            return -ENOMEM;
+        f->funcs = nf;
+        f->cap_funcs = cap;
+    }
+    char **nl = realloc(f->labels, (f->n_labels + 1) * sizeof(*nl));
+    if (!nl)
+        return -ENOMEM;
+    f->labels = nl;
+    char *s = malloc(kl + vl + 2);
+    if (!s)
+        return -ENOMEM;
+    memcpy(s, key, kl);
+    s[kl] = '=';
+    memcpy(s + kl + 1, val, vl + 1);
+    f->labels[f->n_labels++] = s;
+    struct cp_flame_func *fn = &f->funcs[f->n_funcs++];
+    memset(fn, 0, sizeof(*fn));
+    fn->name = s;
+    fn->file = "";
+    fn->lib = "";
+    fn->label = true;
+    return (long)(f->n_funcs - 1);
+}
+
+int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
+                   const struct cp_flame_opts *o)
+{
+    memset(f, 0, sizeof(*f));
+    if (o->sample_index < 0 || (size_t)o->sample_index >= p->n_sample_types)
+        return -EINVAL;
+    struct cp_graph_opts go = CP_GRAPH_OPTS_INIT;
+    go.sample_index = o->sample_index;
+    go.no_trim = true;
+    int r = cp_graph_new(&f->g, p, &go);
+    if (r < 0)
+        return r;
+    r = -ENOMEM;
+    size_t nid = cp_graph_n_ids(&f->g);
+    f->cap_funcs = nid + 8;
+    f->funcs = calloc(f->cap_funcs, sizeof(*f->funcs));
+    f->cap_nodes = 1024;
+    f->nodes = calloc(f->cap_nodes, sizeof(*f->nodes));
+    if (!f->funcs || !f->nodes)
+        goto fail;
+    for (size_t i = 0; i < nid; i++) {
+        struct cp_graph_node gn;
+        cp_graph_node_info(&f->g, (uint32_t)i, &gn);
+        struct cp_flame_func *fn = &f->funcs[i];
+        fn->name = gn.printable && *gn.printable ? gn.printable : gn.name;
+        fn->file = gn.file;
+        fn->line = gn.lineno ? gn.lineno : gn.start_line;
+        fn->lib = "";
+    }
+    f->n_funcs = nid;
+    if (o->fn_files) {
+        const char **files = malloc((nid + 1) * sizeof(*files));
+        int64_t *lines = malloc((nid + 1) * sizeof(*lines));
+        if (!files || !lines) {
+            free(files);
+            free(lines);
+            goto fail;
+        }
+        cp_flame_node_files(&f->g, p, o->fn_files, o->fn_lines, files, lines);
+        for (size_t i = 0; i < nid; i++) {
+            if (!*f->funcs[i].file)
+                f->funcs[i].file = files[i];
+            if (!f->funcs[i].line)
+                f->funcs[i].line = lines[i];
+        }
+        free(files);
+        free(lines);
+    }
+    /* a frame's library: the mapping of the first location that has it */
+    for (size_t i = 0; i < p->n_locations; i++) {
+        const struct cp_location *l = &p->locations[i];
+        const struct cp_mapping *m = cp_profile_mapping(p, l->mapping_id);
+        if (!m)
+            continue;
+        const char *lib = base_name(cp_profile_string(p, m->filename));
+        size_t n;
+        const uint32_t *ids = cp_graph_location_nodes(&f->g, l->id, &n);
+        for (size_t k = 0; k < n; k++)
+            if (!*f->funcs[ids[k]].lib)
+                f->funcs[ids[k]].lib = lib;
+    }
+    f->n_nodes = 1;
+    f->nodes[0].func = NONE;
+    if (grow_hash(f) < 0)
+        goto fail;
+
+    const char *group = o->group && *o->group ? o->group : NULL;
+    int si = o->sample_index;
+    uint32_t *path = NULL;
+    size_t path_cap = 0;
+    for (size_t s = 0; s < p->n_samples; s++) {
+        const struct cp_sample *sm = &p->samples[s];
+        int64_t v = sm->values[si];
+        if (!v)
+            continue;
+        bool base = false;
+        const char *gval = NULL;
+        for (size_t k = 0; k < sm->n_labels; k++) {
+            const struct cp_label *lb = &sm->labels[k];
+            if (!lb->str)
+                continue;
+            const char *key = cp_profile_string(p, lb->key);
+            if (!strcmp(key, CP_FLAME_BASE_LABEL))
+                base = true;
+            else if (group && !gval && !strcmp(key, group))
+                gval = cp_profile_string(p, lb->str);
+        }
+        if (base)
+            f->diff = true;
+        f->n_samples++;
+        /* frames root first: locations are leaf first, and a location's
+         * lines innermost (inlined callee) first */
+        size_t depth = 0;
+        for (size_t li = sm->n_locations; li-- > 0;) {
+            size_t n;
+            const uint32_t *ids =
+                cp_graph_location_nodes(&f->g, sm->location_ids[li], &n);
+            if (depth + n + 1 > path_cap) {
+                path_cap = (depth + n + 1) * 2;
+                uint32_t *np = realloc(path, path_cap * sizeof(*np));
+                if (!np) {
+                    free(path);
+                    goto fail;
+                }
+                path = np;
+            }
+            for (size_t k = n; k-- > 0;)
+                path[depth++] = ids[k];
+        }
+        uint32_t cur = 0;
+        if (group) {
+            long lf = label_func(f, group, gval ? gval : "");
+            if (lf < 0) {
+                free(path);
+                goto fail;
+            }
+            long c = child(f, 0, (uint32_t)lf);
+            if (c < 0) {
+                free(path);
+                goto fail;
+            }
+            cur = (uint32_t)c;
+        }
+        struct cp_flame_node *nd;
+        for (size_t k = 0; k < depth; k++) {
+            long c = child(f, cur, path[k]);
+            if (c < 0) {
+                free(path);
+                goto fail;
+            }
+            cur = (uint32_t)c;
+        }
+        /* add v along the path: walk up from the leaf */
+        nd = &f->nodes[cur];
+        if (base)
+            nd->bself -= v;
+        else
+            nd->self += v;
+        for (uint32_t x = cur;; x = f->nodes[x].parent) {
+            if (base)
+                f->nodes[x].btotal -= v;
+            else
+                f->nodes[x].total += v;
+            if (x == 0)
+                break;
+        }
+    }
+    free(path);
+    free(f->hash);
+    f->hash = NULL;
+    f->hash_cap = 0;
+    return 0;
+fail:
+    cp_flame_free(f);
+    return r;
+}
+
+void cp_flame_node_files(const struct cp_graph *g, const struct cp_profile *p,
+                         const int64_t *fn_files, const int64_t *fn_lines,
+                         const char **files, int64_t *lines)
+{
+    size_t nid = cp_graph_n_ids(g);
+    for (size_t i = 0; i < nid; i++) {
+        files[i] = "";
+        lines[i] = 0;
+    }
+    for (size_t i = 0; i < p->n_locations; i++) {
+        const struct cp_location *l = &p->locations[i];
+        size_t n;
+        const uint32_t *ids = cp_graph_location_nodes(g, l->id, &n);
+        /* one node per line of the location, in the same order */
+        for (size_t k = 0; k < n && k < l->n_lines; k++) {
+            uint64_t fid = l->lines[k].function_id;
+            if (!fid || fid > p->n_functions || *files[ids[k]])
+                continue;
+            files[ids[k]] = cp_profile_string(p, fn_files[fid - 1]);
+            lines[ids[k]] = fn_lines ? fn_lines[fid - 1] : 0;
+        }
+    }
+}
+
+void cp_flame_free(struct cp_flame *f)
+{
+    cp_graph_free(&f->g);
+    for (size_t i = 0; i < f->n_labels; i++)
+        free(f->labels[i]);
+    free(f->labels);
+    free(f->nodes);
+    free(f->funcs);
+    free(f->hash);
+    memset(f, 0, sizeof(*f));
+}
+
+long cp_flame_find(const struct cp_flame *f, const char *const *path,
+                   size_t n)
+{
+    uint32_t cur = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint32_t c = f->nodes[cur].first_child;
+        for (; c; c = f->nodes[c].next_sibling)
+            if (!strcmp(f->funcs[f->nodes[c].func].name, path[k]))
+                break;
+        if (!c)
+            return -1;
+        cur = c;
+    }
+    return (long)cur;
+}
+
+/* ---- JSON --------------------------------------------------------------- */
+
+int cp_json_escape(struct cp_dynbuf *out, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    int r = cp_dynbuf_reserve(out, n + 2);
+    if (r < 0)
+        return r;
+    r = cp_dynbuf_add(out, "\"", 1);
+    size_t i = 0, run = 0;
+    while (i < n && r == 0) {
+        unsigned char c = u[i];
+        size_t len = 0;
+        if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+            run++;
+            i++;
+            continue;
+        }
+        if (run) {
+            r = cp_dynbuf_add(out, u + i - run, run);
+            run = 0;
+            if (r < 0)
+                break;
+        }
+        if (c < 0x80) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            if (c == '"' || c == '\\') {
+                e[1] = (char)c;
+                r = cp_dynbuf_add(out, e, 2);
+            } else {
+                r = cp_dynbuf_add(out, e, 6);
+            }
+            i++;
+            continue;
+        }
+        /* validate one UTF-8 sequence (no overlongs, no surrogates) */
+        uint32_t cp = 0;
+        if (c >= 0xc2 && c <= 0xdf) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            cp = c & 0x07;
+        }
+        bool ok = len && i + len <= n;
+        for (size_t k = 1; ok && k < len; k++) {
+            if ((u[i + k] & 0xc0) != 0x80)
+                ok = false;
+            cp = (cp << 6) | (u[i + k] & 0x3f);
+        }
+        if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 &&
+                                                cp <= 0xdfff))) ||
+                   (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
+            ok = false;
+        if (ok) {
+            r = cp_dynbuf_add(out, u + i, len);
+            i += len;
+        } else {
+            r = cp_dynbuf_add(out, "\xef\xbf\xbd", 3);
+            i++;
+        }
+    }
+    if (run && r == 0)
+        r = cp_dynbuf_add(out, u + i - run, run);
+    if (r == 0)
+        r = cp_dynbuf_add(out, "\"", 1);
+    return r;
+}
+
+/* Decimal digits, faster than printf for the million numbers of a tree. */
+static int put_i64(struct cp_dynbuf *out, int64_t v)
+{
+    char buf[24], *e = buf + sizeof(buf), *q = e;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--q = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--q = '-';
+    *--q = ',';
+    return cp_dynbuf_add(out, q, (size_t)(e - q));
+}
+
+/* String table of the output: strings deduplicated by content. */
+struct strtab {
+    const char **v;
+    size_t n, cap;
+    uint32_t *h;
+    size_t hcap;
+};
+
+static uint64_t str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static long strtab_add(struct strtab *t, const char *s)
+{
+    if ((t->n + 1) * 2 > t->hcap) {
+        size_t cap = t->hcap ? t->hcap * 2 : 256;
+        uint32_t *h = malloc(cap * sizeof(*h));
+        if (!h)
+            return -ENOMEM;
+        memset(h, 0xff, cap * sizeof(*h));
+        for (size_t i = 0; i < t->n; i++) {
+            size_t k = str_hash(t->v[i]) & (cap - 1);
+            while (h[k] != NONE)
+                k = (k + 1) & (cap - 1);
+            h[k] = (uint32_t)i;
+        }
+        free(t->h);
+        t->h = h;
+        t->hcap = cap;
+    }
+    size_t k = str_hash(s) & (t->hcap - 1);
+    for (; t->h[k] != NONE; k = (k + 1) & (t->hcap - 1))
+        if (!strcmp(t->v[t->h[k]], s))
+            return t->h[k];
+    if (t->n == t->cap) {
+        size_t cap = t->cap * 2 + 64;
+        const char **nv = realloc(t->v, cap * sizeof(*nv));
+        if (!nv)
+            return -ENOMEM;
+        t->v = nv;
+        t->cap = cap;
+    }
+    t->v[t->n] = s;
+    t->h[k] = (uint32_t)t->n;
+    return (long)t->n++;
+}
+
+static int64_t weight(const struct cp_flame *f, const struct cp_flame_node *n)
+{
+    int64_t a = n->total < 0 ? -n->total : n->total;
+    if (!f->diff)
+        return a;
+    int64_t b = n->btotal < 0 ? -n->btotal : n->btotal;
+    return a > b ? a : b;
+}
+
+struct sort_ctx {
+    const struct cp_flame *f;
+};
+
+static int by_total(const void *pa, const void *pb, void *ctx)
+{
+    const struct cp_flame *f = ((struct sort_ctx *)ctx)->f;
+    const struct cp_flame_node *a = &f->nodes[*(const uint32_t *)pa];
+    const struct cp_flame_node *b = &f->nodes[*(const uint32_t *)pb];
+    int64_t wa = weight(f, a), wb = weight(f, b);
+    if (wa != wb)
+        return wa > wb ? -1 : 1;
+    return strcmp(f->funcs[a->func].name, f->funcs[b->func].name);
+}
+
+int cp_flame_json(const struct cp_flame *f, uint32_t root, double minfrac,
+                  struct cp_dynbuf *out)
+{
+    if (root >= f->n_nodes)
+        return -EINVAL;
+    int r = -ENOMEM;
+    struct strtab st = {0};
+    uint32_t *fmap = malloc((f->n_funcs + 1) * sizeof(*fmap));
+    uint32_t *fused = malloc((f->n_funcs + 1) * sizeof(*fused));
+    uint32_t *stack = NULL, *kids = NULL;
+    size_t n_used = 0, sp = 0, scap = 0, kcap = 0;
+    struct cp_dynbuf nodes;
+    cp_dynbuf_init(&nodes, out->limit);
+    if (!fmap || !fused)
+        goto out;
+    memset(fmap, 0xff, (f->n_funcs + 1) * sizeof(*fmap));
+    int64_t minval = (int64_t)((double)weight(f, &f->nodes[root]) * minfrac);
+    if (minval < 1)
+        minval = 1;
+    size_t cut = 0;
+    struct sort_ctx sc = {f};
+    int stride = f->diff ? 6 : 4;
+    uint32_t rdepth = f->nodes[root].depth;
+    /* preorder: pop a node, write it, push its kept children in reverse */
+    scap = 1024;
+    stack = malloc(scap * sizeof(*stack));
+    if (!stack)
+        goto out;
+    stack[sp++] = root;
+    bool first = true;
+    while (sp) {
+        uint32_t id = stack[--sp];
+        const struct cp_flame_node *n = &f->nodes[id];
+        size_t nk = 0;
+        bool had_cut = false;
+        for (uint32_t c = n->first_child; c; c = f->nodes[c].next_sibling) {
+            if (weight(f, &f->nodes[c]) < minval) {
+                had_cut = true;
+                cut++;
+                continue;
+            }
+            if (nk == kcap) {
+                kcap = kcap * 2 + 64;
+                uint32_t *nk2 = realloc(kids, kcap * sizeof(*nk2));
+                if (!nk2)
+                    goto out;
+                kids = nk2;
+            }
+            kids[nk++] = c;
+        }
+        uint32_t fi = NONE;
+        if (id != 0) {
+            uint32_t g = n->func;
+            if (fmap[g] == NONE) {
+                fmap[g] = (uint32_t)n_used;
+                fused[n_used++] = g;
+            }
+            fi = fmap[g];
+        }
+        /* the root's func is -1: "root" */
+        int64_t fcode = id == 0 ? -2 : (int64_t)fi * 2;
+        r = put_i64(&nodes, fcode + (had_cut ? 1 : 0));
+        if (!r)
+            r = put_i64(&nodes, (int64_t)(n->depth - rdepth));
+        if (!r)
+            r = put_i64(&nodes, n->total);
+        if (!r)
+            r = put_i64(&nodes, n->self);
+        if (!r && stride == 6)
+            r = put_i64(&nodes, n->btotal);
+        if (!r && stride == 6)
+            r = put_i64(&nodes, n->bself);
+        if (r < 0)
+            goto out;
+        if (first) {
+            nodes.data[0] = '['; /* put_i64 wrote a leading comma */
+            first = false;
+        }
+        if (nk > 1)
+            qsort_r(kids, nk, sizeof(*kids), by_total, &sc);
+        if (sp + nk > scap) {
+            scap = (sp + nk) * 2;
+            uint32_t *ns = realloc(stack, scap * sizeof(*ns));
+            if (!ns)
+                goto out;
+            stack = ns;
+        }
+        for (size_t k = nk; k-- > 0;)
+            stack[sp++] = kids[k];
+    }
+    /* strings and frames */
+    struct cp_dynbuf funcs;
+    cp_dynbuf_init(&funcs, out->limit);
+    r = 0;
+    for (size_t i = 0; i < n_used && !r; i++) {
+        const struct cp_flame_func *fn = &f->funcs[fused[i]];
+        long a = strtab_add(&st, fn->name);
+        long b = strtab_add(&st, fn->file ? fn->file : "");
+        long c = strtab_add(&st, fn->lib ? fn->lib : "");
+        if (a < 0 || b < 0 || c < 0) {
+            r = -ENOMEM;
+            break;
+        }
+        r = put_i64(&funcs, a);
+        if (!r)
+            r = put_i64(&funcs, b);
+        if (!r)
+            r = put_i64(&funcs, fn->line);
+        if (!r)
+            r = put_i64(&funcs, c);
+        if (!r)
+            r = put_i64(&funcs, fn->label ? 1 : 0);
+    }
+    if (!r && funcs.len)
+        funcs.data[0] = '[';
+    /* path from the whole tree's root */
+    size_t np = 0;
+    uint32_t pth[4096];
+    for (uint32_t x = root; x != 0 && np < 4096; x = f->nodes[x].parent)
+        pth[np++] = x;
+    if (!r)
+        r = cp_dynbuf_addstr(out, "{\"strings\":[");
+    for (size_t i = 0; i < st.n && !r; i++) {
+        if (i)
+            r = cp_dynbuf_add(out, ",", 1);
+        if (!r)
+            r = cp_json_escape(out, st.v[i]);
+    }
+    if (!r)
+        r = cp_dynbuf_printf(out, "],\n\"funcs\":%s],\n\"nodes\":%s],\n"
+                                  "\"path\":[",
+                             funcs.len ? funcs.data : "[",
+                             nodes.len ? nodes.data : "[");
+    for (size_t i = np; i-- > 0 && !r;) {
+        r = cp_json_escape(out, f->funcs[f->nodes[pth[i]].func].name);
+        if (!r && i)
+            r = cp_dynbuf_add(out, ",", 1);
+    }
+    if (!r)
+        r = cp_dynbuf_printf(out,
+                             "],\"diff\":%s,\"minval\":%lld,\"cut\":%zu,"
+                             "\"stride\":%d}",
+                             f->diff ? "true" : "false", (long long)minval,
+                             cut, stride);
+    cp_dynbuf_free(&funcs);
+out:
+    cp_dynbuf_free(&nodes);
+    free(st.v);
+    free(st.h);
+    free(fmap);
+    free(fused);
+    free(stack);
+    free(kids);
+    return r;
+}
