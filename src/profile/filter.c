@@ -563,7 +563,10 @@ static uint64_t rx_bits(struct tagfilter *t, const struct cp_profile *p,
             buf = malloc(need);
         if (!buf)
             return 0;
-        snprintf(buf, need, "%s:%s", k, v);
+        size_t kl = strlen(k), vl = strlen(v);
+        memcpy(buf, k, kl);
+        buf[kl] = ':';
+        memcpy(buf + kl + 1, v, vl + 1);
         subject = buf;
     }
     for (size_t i = 0; i < t->nrx; i++)
