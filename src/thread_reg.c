@@ -35,6 +35,25 @@ pthread_mutex_t cp_reg_lock = PTHREAD_MUTEX_INITIALIZER;
 struct cp_thread *cp_reg_head; /* guarded by cp_reg_lock */
 void (*cp_reg_on_register)(struct cp_thread *t);
 void (*cp_reg_on_unregister)(struct cp_thread *t);
+/* guarded by cp_reg_lock */
+static void (*more_on_register[CP_REG_MAX_HOOKS])(struct cp_thread *t);
+static void (*more_on_unregister[CP_REG_MAX_HOOKS])(struct cp_thread *t);
+static int n_more_hooks;
+
+int cp_reg_add_hooks(void (*on_register)(struct cp_thread *t),
+                     void (*on_unregister)(struct cp_thread *t))
+{
+    int r = -ENOSPC;
+    pthread_mutex_lock(&cp_reg_lock);
+    if (n_more_hooks < CP_REG_MAX_HOOKS) {
+        more_on_register[n_more_hooks] = on_register;
+        more_on_unregister[n_more_hooks] = on_unregister;
+        n_more_hooks++;
+        r = 0;
+    }
+    pthread_mutex_unlock(&cp_reg_lock);
+    return r;
+}
 
 static pthread_key_t reg_key;
 static _Atomic int reg_ready;
@@ -95,12 +114,20 @@ static void link_locked(struct cp_thread *t)
     cp_reg_head = t;
     if (cp_reg_on_register)
         cp_reg_on_register(t);
+    for (int i = 0; i < n_more_hooks; i++) {
+        if (more_on_register[i])
+            more_on_register[i](t);
+    }
 }
 
 static void unlink_locked(struct cp_thread *t)
 {
     if (cp_reg_on_unregister)
         cp_reg_on_unregister(t);
+    for (int i = 0; i < n_more_hooks; i++) {
+        if (more_on_unregister[i])
+            more_on_unregister[i](t);
+    }
     if (t->prev)
         t->prev->next = t->next;
     else

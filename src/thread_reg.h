@@ -21,6 +21,8 @@
 #include "cp_assert.h"
 #include "cp_limits.h"
 
+struct cp_tbuf;
+
 #define CP_CREATE_DEPTH 32
 
 struct cp_thread {
@@ -69,6 +71,8 @@ struct cp_tls {
     int64_t heap_bytes_until_sample;
     uint64_t rng;
     uint32_t heap_epoch; /* rate epoch the countdown was drawn for */
+    struct cp_tbuf *trace; /* the tracer's ring (trace.c), NULL until
+                            * the thread's first event */
 };
 
 extern CP_TLS struct cp_tls cp_tls;
@@ -114,6 +118,13 @@ bool cp_reg_is_internal(int tid);
  * registers / unregisters. */
 extern void (*cp_reg_on_register)(struct cp_thread *t);
 extern void (*cp_reg_on_unregister)(struct cp_thread *t);
+
+/* More such hooks, for other modules (the tracer): called after the
+ * sampler's, in the order added, under cp_reg_lock; on register, on the
+ * new thread itself unless t->external. Never removed. 0 or -ENOSPC. */
+#define CP_REG_MAX_HOOKS 4
+int cp_reg_add_hooks(void (*on_register)(struct cp_thread *t),
+                     void (*on_unregister)(struct cp_thread *t));
 
 /* Fork: take the lock before, release after; in the child, drop every
  * thread but the caller. */
