@@ -342,11 +342,15 @@ static uint32_t thread_name_id(struct name_cache *nc, int tid)
     return nc->name[slot];
 }
 
+void (*cp_cpu_sample_hook)(const struct cp_sample_rec *s);
+
 static void drain_one(const struct cp_sample_rec *s, void *arg)
 {
     struct name_cache *nc = arg;
     struct rec r;
 
+    if (cp_cpu_sample_hook)
+        cp_cpu_sample_hook(s);
     r.stack = UINT32_MAX;
     if (s->exit_credit) {
         struct routine_stack *rs = routine_slot(s->routine);

@@ -37,6 +37,15 @@ int cp_cpu_session_end(struct cp_cpu_session *s, struct cp_profile *out);
 /* Close the session and discard its samples. */
 void cp_cpu_session_abort(struct cp_cpu_session *s);
 
+/*
+ * Called by the drain thread with every sample it takes from the ring,
+ * while any session is open, before the sessions count it (the
+ * tracer's CPU samples: trace.c). Runs with cpu_lock and cp_reg_lock
+ * held: it must take neither. NULL: none.
+ */
+struct cp_sample_rec;
+extern void (*cp_cpu_sample_hook)(const struct cp_sample_rec *s);
+
 /* Default rate for new sessions (cprof_cpu_set_hz). 0 or -EINVAL. */
 int cp_cpu_set_default_hz(int hz);
 int cp_cpu_default_hz(void);
