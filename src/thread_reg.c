@@ -73,6 +73,7 @@ typedef int cp_setname_fn(pthread_t, const char *);
 static cp_pthread_create_fn *real_pthread_create;
 static int internal_create(pthread_t *t, const pthread_attr_t *attr,
                            void *(*fn)(void *), void *arg);
+static void internal_forget(int tid);
 static cp_setname_fn *real_setname;
 
 static cp_pthread_create_fn *get_real_create(void)
@@ -182,6 +183,7 @@ static struct cp_thread *register_self(struct cp_thread *t)
     cp_tls.stack_lo = t->stack_lo;
     cp_tls.stack_hi = t->stack_hi;
     cp_tls.tid = t->tid;
+    internal_forget(t->tid);
     if (atomic_load(&reg_ready))
         pthread_setspecific(reg_key, t);
     pthread_mutex_lock(&cp_reg_lock);
@@ -294,17 +296,34 @@ pthread_setname_np(pthread_t thread, const char *name)
     return rc;
 }
 
-/* tids of cprof's own live threads; 0 = free slot. */
+/* tids of cprof's own threads: tid while it runs, -tid once it has
+ * returned (it may linger in /proc/self/task a moment longer, and must not
+ * be adopted as a user thread then), 0 = never used. Exited entries are
+ * reused only when no slot is free, or dropped when a user thread
+ * registers with that tid. */
 static _Atomic int internal_tids[CP_MAX_INTERNAL_THREADS];
 
 bool cp_reg_is_internal(int tid)
 {
     for (int i = 0; i < CP_MAX_INTERNAL_THREADS; i++) {
-        if (atomic_load_explicit(&internal_tids[i], memory_order_relaxed) ==
-            tid)
+        int v = atomic_load_explicit(&internal_tids[i], memory_order_relaxed);
+        if (v == tid || v == -tid)
             return true;
     }
     return false;
+}
+
+/* A user thread now has tid: forget an exited internal thread's. */
+static void internal_forget(int tid)
+{
+    for (int i = 0; i < CP_MAX_INTERNAL_THREADS; i++) {
+        int v = -tid;
+        /* plain loads first: a locked cmpxchg on every slot would cost
+         * microseconds per pthread_create */
+        if (atomic_load_explicit(&internal_tids[i], memory_order_relaxed) ==
+            v)
+            atomic_compare_exchange_strong(&internal_tids[i], &v, 0);
+    }
 }
 
 struct internal_arg {
@@ -315,7 +334,7 @@ struct internal_arg {
 static void internal_exit(void *slot)
 {
     if (slot)
-        atomic_store((_Atomic int *)slot, 0);
+        atomic_store((_Atomic int *)slot, -cp_tls.tid);
 }
 
 /* noinline: keeps its atomics out of the cleanup_push frame (setjmp) */
@@ -325,6 +344,12 @@ internal_slot_take(int tid)
     for (int i = 0; i < CP_MAX_INTERNAL_THREADS; i++) {
         int zero = 0;
         if (atomic_compare_exchange_strong(&internal_tids[i], &zero, tid))
+            return &internal_tids[i];
+    }
+    for (int i = 0; i < CP_MAX_INTERNAL_THREADS; i++) {
+        int v = atomic_load(&internal_tids[i]);
+        if (v < 0 &&
+            atomic_compare_exchange_strong(&internal_tids[i], &v, tid))
             return &internal_tids[i];
     }
     return NULL;
