@@ -48,9 +48,9 @@ static void on_signal(int sig)
 
 /* ---- the work of one request ---- */
 
-__attribute__((noinline)) static uint64_t hash_bytes(const char *p, size_t n)
+__attribute__((noinline)) static uint64_t hash_bytes(const char *p, size_t n,
+                                                     uint64_t h)
 {
-    uint64_t h = 1469598103934665603ull;
     for (size_t i = 0; i < n; i++)
         h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
     return h;
@@ -70,11 +70,11 @@ __attribute__((noinline)) static char *parse_request(int id)
 __attribute__((noinline)) static void handle_request(int id)
 {
     char *req = parse_request(id);
-    uint64_t h = 0;
+    uint64_t h = 1469598103934665603ull;
     if (!req)
         return;
-    for (int round = 0; round < 200; round++)
-        h ^= hash_bytes(req, 256);
+    for (int round = 0; round < 1000; round++)
+        h = hash_bytes(req, 256, h);
     /* keep some results: a slowly changing live heap */
     pthread_mutex_lock(&mu);
     free(cache[h % CACHE]);

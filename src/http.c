@@ -39,6 +39,7 @@
 #include "init.h"
 #include "sigsafe.h"
 #include "snapshot.h"
+#include "symcache.h"
 #include "thread_reg.h"
 
 #define CP_API __attribute__((visibility("default")))
@@ -494,6 +495,7 @@ static void once_init(void)
     done = true;
     pthread_atfork(NULL, NULL, atfork_child);
     pthread_atfork(NULL, NULL, cp_snapshot_atfork_child);
+    pthread_atfork(NULL, NULL, cp_symcache_atfork_child);
 }
 
 CP_API int cprof_http_start(const char *addr)

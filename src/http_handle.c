@@ -32,7 +32,7 @@
 #include "profile/merge.h"
 #include "profiles.h"
 #include "sigsafe.h"
-#include "symbol/symbolize.h"
+#include "symcache.h"
 
 /* ---- small helpers ---- */
 
@@ -531,38 +531,13 @@ static uint64_t parse_pc(const char *s, size_t len)
     return v;
 }
 
-struct symtab {
-    struct cp_symbolizer *sym;
-};
-
-static int symtab_open(struct symtab *st)
-{
-    struct cp_module_info *mods;
-    int n;
-
-    st->sym = cp_sym_new();
-    if (!st->sym)
-        return -ENOMEM;
-    cp_modules_refresh(false);
-    n = cp_modules_history(&mods);
-    if (n < 0)
-        return n;
-    for (int i = 0; i < n; i++) {
-        if (mods[i].loaded)
-            cp_sym_add_module(st->sym, mods[i].path, mods[i].start,
-                              mods[i].limit, mods[i].file_offset,
-                              mods[i].build_id[0] ? mods[i].build_id : NULL);
-    }
-    cp_modules_history_free(mods, n);
-    return 0;
-}
-
 /* Go's Symbol handler: "num_symbols: 1", then "0xPC name" for each
  * address of the POST body (or the query) that has a name. */
 static void serve_symbol(const struct cp_http_req *req,
                          struct cp_http_resp *resp)
 {
-    struct symtab st = {NULL};
+    uint64_t *pcs = NULL;
+    size_t npcs = 0;
     struct cp_dynbuf words;
     const char *data;
     size_t len, start = 0;
@@ -597,10 +572,9 @@ static void serve_symbol(const struct cp_http_req *req,
         data = words.data ? words.data : "";
         len = words.len;
     }
-    for (size_t i = 0; i <= len; i++) {
+    pcs = malloc(sizeof *pcs * (len / 2 + 1));
+    for (size_t i = 0; pcs && i <= len; i++) {
         uint64_t pc;
-        struct cp_sym_frame f[CP_SYM_MAX_FRAMES];
-        int nf;
 
         if (i < len && data[i] != '+' && data[i] != ' ')
             continue;
@@ -610,16 +584,11 @@ static void serve_symbol(const struct cp_http_req *req,
             continue;
         if (++count > CP_HTTP_MAX_SYMBOLS)
             break;
-        if (!st.sym && symtab_open(&st) < 0)
-            break;
-        nf = cp_sym_lookup(st.sym, pc, f, CP_SYM_MAX_FRAMES);
-        /* the innermost function, as Go's FuncForPC */
-        if (nf > 0 && f[0].function)
-            cp_dynbuf_printf(&resp->body, "%#llx %s\n",
-                             (unsigned long long)pc, f[0].function);
+        pcs[npcs++] = pc;
     }
-    if (st.sym)
-        cp_sym_destroy(st.sym);
+    if (npcs)
+        cp_symcache_names(pcs, npcs, &resp->body);
+    free(pcs);
     cp_dynbuf_free(&words);
 }
 

@@ -16,28 +16,21 @@
 #include <string.h>
 
 #include "cprof.h"
-#include "modules.h"
+#include "pbuild.h"
 #include "profiles.h"
 #include "snapshot.h"
-#include "symbol/symbolize.h"
+#include "symcache.h"
 
-/* ---- profile building: mappings, locations by address, markers ---- */
+/* ---- profile building (pbuild.h), symbolized with the shared
+ * symbolizer so repeated requests do not reopen every module ---- */
 
 struct pbuild {
+    struct cp_pbuild b;
     struct cp_profile *p;
-    struct cp_module_info *mods;
-    int n_mods;
-    uint64_t *keys, *ids; /* open addressing: address -> location id */
-    size_t cap, n;
+    const char *marker_names[8];
+    uint64_t marker_ids[8];
+    int n_markers;
 };
-
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return h;
-}
 
 static int pb_begin(struct pbuild *b, struct cp_profile *p, const char *type)
 {
@@ -53,133 +46,34 @@ static int pb_begin(struct pbuild *b, struct cp_profile *p, const char *type)
     p->period_type.type = cp_profile_str(p, type);
     p->period_type.unit = cp_profile_str(p, "count");
     p->period = 1;
-    b->n_mods = cp_modules_history(&b->mods);
-    if (b->n_mods < 0) {
-        b->n_mods = 0;
-        return -ENOMEM;
-    }
-    for (int i = 0; i < b->n_mods; i++) {
-        struct cp_mapping *m = cp_profile_add_mapping(p);
-        if (!m)
-            return -ENOMEM;
-        m->memory_start = b->mods[i].start;
-        m->memory_limit = b->mods[i].limit;
-        m->file_offset = b->mods[i].file_offset;
-        m->filename = cp_profile_str(p, b->mods[i].path);
-        m->build_id = cp_profile_str(p, b->mods[i].build_id);
-    }
-    return 0;
+    return cp_pbuild_init(&b->b, p);
 }
 
-static uint64_t pb_mapping(struct pbuild *b, uintptr_t pc)
-{
-    /* the most recently loaded module covering pc */
-    for (int i = b->n_mods - 1; i >= 0; i--) {
-        if (pc >= b->mods[i].start && pc < b->mods[i].limit)
-            return (uint64_t)i + 1;
-    }
-    return 0;
-}
-
-static int pb_grow(struct pbuild *b)
-{
-    size_t cap = b->cap ? b->cap * 2 : 1024;
-    uint64_t *k = calloc(cap, sizeof *k), *v = calloc(cap, sizeof *v);
-
-    if (!k || !v) {
-        free(k);
-        free(v);
-        return -ENOMEM;
-    }
-    for (size_t i = 0; i < b->cap; i++) {
-        if (!b->ids[i])
-            continue;
-        size_t j = mix(b->keys[i]) & (cap - 1);
-        while (v[j])
-            j = (j + 1) & (cap - 1);
-        k[j] = b->keys[i];
-        v[j] = b->ids[i];
-    }
-    free(b->keys);
-    free(b->ids);
-    b->keys = k;
-    b->ids = v;
-    b->cap = cap;
-    return 0;
-}
-
-/* Location id for pc (0 on ENOMEM). */
 static uint64_t pb_loc(struct pbuild *b, uintptr_t pc)
 {
-    struct cp_location *loc;
-    size_t j;
-
-    if ((b->n + 1) * 10 >= b->cap * 7 && pb_grow(b) < 0)
-        return 0;
-    j = mix(pc) & (b->cap - 1);
-    while (b->ids[j]) {
-        if (b->keys[j] == pc)
-            return b->ids[j];
-        j = (j + 1) & (b->cap - 1);
-    }
-    loc = cp_profile_add_location(b->p, 0);
-    if (!loc)
-        return 0;
-    loc->address = pc;
-    loc->mapping_id = pb_mapping(b, pc);
-    b->keys[j] = pc;
-    b->ids[j] = loc->id;
-    b->n++;
-    return loc->id;
+    return cp_pbuild_location(&b->b, pc);
 }
 
-/* A location standing for a marker function without an address. */
+/* One marker location per name. */
 static uint64_t pb_marker(struct pbuild *b, const char *name)
 {
-    struct cp_profile *p = b->p;
-    struct cp_function *f;
-    struct cp_location *loc;
-
-    for (size_t i = 0; i < p->n_locations; i++) {
-        loc = &p->locations[i];
-        if (!loc->address && loc->n_lines == 1) {
-            f = cp_profile_function(p, loc->lines[0].function_id);
-            if (f && !strcmp(cp_profile_string(p, f->name), name))
-                return loc->id;
-        }
+    for (int i = 0; i < b->n_markers; i++) {
+        if (b->marker_names[i] == name)
+            return b->marker_ids[i];
     }
-    f = cp_profile_add_function(p);
-    if (!f)
-        return 0;
-    f->name = cp_profile_str(p, name);
-    f->system_name = f->name;
-    loc = cp_profile_add_location(p, 1);
-    if (!loc)
-        return 0;
-    loc->lines[0].function_id = f->id;
-    return loc->id;
+    if (b->n_markers == 8)
+        return cp_pbuild_marker(&b->b, name);
+    b->marker_names[b->n_markers] = name;
+    return b->marker_ids[b->n_markers++] = cp_pbuild_marker(&b->b, name);
 }
 
 static int pb_finish(struct pbuild *b, int r)
 {
-    struct cp_symbolizer *sym;
-
-    free(b->keys);
-    free(b->ids);
-    cp_modules_history_free(b->mods, b->n_mods);
-    b->keys = b->ids = NULL;
-    b->mods = NULL;
-    if (r < 0) {
+    cp_pbuild_free(&b->b);
+    if (r == 0)
+        r = cp_symcache_profile(b->p);
+    if (r < 0)
         cp_profile_free(b->p);
-        return r;
-    }
-    sym = cp_sym_new();
-    if (sym) {
-        r = cp_sym_profile(sym, b->p, NULL);
-        cp_sym_destroy(sym);
-        if (r < 0)
-            cp_profile_free(b->p);
-    }
     return r;
 }
 
@@ -241,7 +135,7 @@ static int threads_model(const struct cp_snapshot *s, const char *type,
         for (int k = 0; k < t->n; k++)
             sm->location_ids[k] = pb_loc(&b, t->pcs[k]);
         if (t->truncated)
-            sm->location_ids[t->n] = pb_marker(&b, "cprof_truncated_stack");
+            sm->location_ids[t->n] = cp_pbuild_truncated(&b.b);
         if (!t->n && !t->truncated)
             sm->location_ids[0] = pb_marker(&b, no_stack_marker(t));
         for (size_t k = 0; k < nloc; k++) {
