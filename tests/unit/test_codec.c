@@ -1136,6 +1136,16 @@ static void test_write_errors_leave_nothing(void **state)
     /* /proc refuses new files: an unwritable directory even for root */
     int rc = cp_write_file_atomic("/proc/cprof-test.prof", "x", 1);
     assert_true(rc == -EACCES || rc == -ENOENT || rc == -EPERM);
+    /* a read-only directory (permissions do not stop root: skip then) */
+    if (geteuid() != 0) {
+        char ro[512];
+        snprintf(ro, sizeof(ro), "%s/ro", tmpdir);
+        assert_int_equal(mkdir(ro, 0555), 0);
+        snprintf(path, sizeof(path), "%s/ro/x.prof", tmpdir);
+        assert_int_equal(cp_write_file_atomic(path, "x", 1), -EACCES);
+        assert_int_equal(count_entries(ro), 0);
+        assert_int_equal(rmdir(ro), 0);
+    }
     /* a failure after the temp exists (file size limit mid-write): error,
      * the old file untouched, no temp left */
     snprintf(path, sizeof(path), "%s/plain", tmpdir);
