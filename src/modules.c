@@ -330,7 +330,16 @@ void cp_modules_history_free(struct cp_module_info *h, int n)
 
 void cp_modules_atfork_child(void)
 {
+    struct cp_module_snapshot *s = atomic_load(&current);
+
     pthread_mutex_init(&cp_modules_lock, NULL);
+    /* A pin taken by a handler running on another thread at the moment of
+     * fork is copied into the child, where that thread does not exist and
+     * never unpins: the child's next refresh (its CPU profile restarts as
+     * FILE.PID right after this) would wait for it forever. Only the
+     * forking thread exists here, and it is not inside a handler. */
+    if (s)
+        atomic_store(&s->refs, 0);
 }
 
 /* ---- dlopen / dlclose interposers ---- */
