@@ -130,11 +130,21 @@ int main(int argc, char **argv)
     int c;
     while ((c = getopt(argc, argv, "n:l:d:r:o:")) != -1) {
         switch (c) {
-        case 'n': ns = strtoull(optarg, NULL, 10); break;
-        case 'l': nl = strtoull(optarg, NULL, 10); break;
-        case 'd': depth = strtoull(optarg, NULL, 10); break;
-        case 'r': runs = atoi(optarg); break;
-        case 'o': outpath = optarg; break;
+        case 'n':
+            ns = strtoull(optarg, NULL, 10);
+            break;
+        case 'l':
+            nl = strtoull(optarg, NULL, 10);
+            break;
+        case 'd':
+            depth = strtoull(optarg, NULL, 10);
+            break;
+        case 'r':
+            runs = atoi(optarg);
+            break;
+        case 'o':
+            outpath = optarg;
+            break;
         default:
             fprintf(stderr, "usage: bench_codec [-n samples] [-l locations] "
                             "[-d depth] [-r runs] [-o file]\n");
@@ -184,7 +194,8 @@ int main(int argc, char **argv)
         }
         dec_gz[r] = cpu_now() - t0;
         cp_profile_free(&q);
-        if (outpath && r == 0 && cp_write_file_atomic(outpath, gz.data, gz.len)) {
+        if (outpath && r == 0 &&
+            cp_write_file_atomic(outpath, gz.data, gz.len)) {
             fprintf(stderr, "cannot write %s\n", outpath);
             return 1;
         }

@@ -57,10 +57,11 @@ enum {
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
 static const char *const top_names[] = {
-    "field 0",     "sample_type",    "sample",      "mapping",
-    "location",    "function",       "string_table", "drop_frames",
-    "keep_frames", "time_nanos",     "duration_nanos", "period_type",
-    "period",      "comment",        "default_sample_type",
+    "field 0",      "sample_type",    "sample",
+    "mapping",      "location",       "function",
+    "string_table", "drop_frames",    "keep_frames",
+    "time_nanos",   "duration_nanos", "period_type",
+    "period",       "comment",        "default_sample_type",
 };
 
 struct field {
@@ -69,7 +70,7 @@ struct field {
     uint64_t v;          /* varint / fixed value */
     const uint8_t *data; /* WT_LEN payload */
     size_t len;
-    const uint8_t *at;   /* start of the field, for messages */
+    const uint8_t *at; /* start of the field, for messages */
 };
 
 enum idkind { ID_IDENTITY, ID_DIRECT, ID_HASH };
@@ -117,8 +118,8 @@ static int fail(struct dec *d, int rc, const char *fmt, ...)
         int n = vsnprintf(d->err, d->errlen, fmt, ap);
         va_end(ap);
         if (d->ctx && n >= 0 && (size_t)n < d->errlen)
-            snprintf(d->err + n, d->errlen - (size_t)n, " (in %s %zu)",
-                     d->ctx, d->ctx_idx);
+            snprintf(d->err + n, d->errlen - (size_t)n, " (in %s %zu)", d->ctx,
+                     d->ctx_idx);
     }
     return rc;
 }
@@ -196,7 +197,8 @@ static int varint_fail(struct dec *d, const uint8_t *p, const uint8_t *end)
     while (p + i < end && i < 10 && (p[i] & 0x80))
         i++;
     if (p + i >= end)
-        return fail(d, -EBADMSG, "not a profile: truncated protobuf at byte %zu",
+        return fail(d, -EBADMSG,
+                    "not a profile: truncated protobuf at byte %zu",
                     off(d, end));
     return fail(d, -EBADMSG,
                 "not a profile: varint longer than 10 bytes at byte %zu",
@@ -205,7 +207,7 @@ static int varint_fail(struct dec *d, const uint8_t *p, const uint8_t *end)
 
 /* One field (key + payload) at p; NULL on error (d->rc set). */
 static inline const uint8_t *rd_field(struct dec *d, const uint8_t *p,
-                               const uint8_t *end, struct field *f)
+                                      const uint8_t *end, struct field *f)
 {
     uint64_t key;
     const uint8_t *q = rd_varint(p, end, &key);
@@ -328,12 +330,11 @@ static inline uint64_t idmap_get(const struct idmap *m, uint64_t id)
  * record (true of cp_mapping, cp_location and cp_function), stride bytes
  * apart, and renumber the records dense. Ids must be non-zero and unique.
  */
-static int idmap_build(struct dec *d, struct idmap *m, void *records,
-                       size_t n, size_t stride, const char *what,
-                       const char *whats)
+static int idmap_build(struct dec *d, struct idmap *m, void *records, size_t n,
+                       size_t stride, const char *what, const char *whats)
 {
     char *r = records;
-#define ID_AT(i) (*(uint64_t *)(r + (i) * stride))
+#define ID_AT(i) (*(uint64_t *)(r + (i)*stride))
     memset(m, 0, sizeof(*m));
     m->n = n;
     uint64_t max = 0;
@@ -343,8 +344,8 @@ static int idmap_build(struct dec *d, struct idmap *m, void *records,
         if (!id) {
             d->ctx = NULL;
             return fail(d, -EINVAL,
-                        "malformed profile: %s %zu has the reserved id 0",
-                        what, i);
+                        "malformed profile: %s %zu has the reserved id 0", what,
+                        i);
         }
         if (id != i + 1)
             identity = 0;
@@ -417,10 +418,10 @@ static int str_fail(struct dec *d, int64_t idx, const char *what)
                 what, (long long)idx, d->n_strings);
 }
 
-#define CHECK_STR(d, idx, what)                                             \
-    do {                                                                    \
-        if (!str_ok((d), (idx)))                                            \
-            return str_fail((d), (idx), (what));                            \
+#define CHECK_STR(d, idx, what)                                                \
+    do {                                                                       \
+        if (!str_ok((d), (idx)))                                               \
+            return str_fail((d), (idx), (what));                               \
     } while (0)
 
 /* ---- pass 1: count ------------------------------------------------------- */
@@ -436,9 +437,9 @@ static int dec_value_type(struct dec *d, const struct field *f,
             return d->rc;
         if (g.num == 1 || g.num == 2) {
             if (g.wt != WT_VARINT)
-                return type_fail(d, &g, g.num == 1 ? "ValueType.type"
-                                                   : "ValueType.unit",
-                                 WT_VARINT);
+                return type_fail(
+                    d, &g, g.num == 1 ? "ValueType.type" : "ValueType.unit",
+                    WT_VARINT);
             if (g.num == 1)
                 vt->type = (int64_t)g.v;
             else
@@ -578,16 +579,36 @@ static int dec_mapping(struct dec *d, const struct field *f,
         if (g.wt != WT_VARINT)
             return type_fail(d, &g, "a mapping field", WT_VARINT);
         switch (g.num) {
-        case 1: m->id = g.v; break;
-        case 2: m->memory_start = g.v; break;
-        case 3: m->memory_limit = g.v; break;
-        case 4: m->file_offset = g.v; break;
-        case 5: m->filename = (int64_t)g.v; break;
-        case 6: m->build_id = (int64_t)g.v; break;
-        case 7: m->has_functions = g.v != 0; break;
-        case 8: m->has_filenames = g.v != 0; break;
-        case 9: m->has_line_numbers = g.v != 0; break;
-        case 10: m->has_inline_frames = g.v != 0; break;
+        case 1:
+            m->id = g.v;
+            break;
+        case 2:
+            m->memory_start = g.v;
+            break;
+        case 3:
+            m->memory_limit = g.v;
+            break;
+        case 4:
+            m->file_offset = g.v;
+            break;
+        case 5:
+            m->filename = (int64_t)g.v;
+            break;
+        case 6:
+            m->build_id = (int64_t)g.v;
+            break;
+        case 7:
+            m->has_functions = g.v != 0;
+            break;
+        case 8:
+            m->has_filenames = g.v != 0;
+            break;
+        case 9:
+            m->has_line_numbers = g.v != 0;
+            break;
+        case 10:
+            m->has_inline_frames = g.v != 0;
+            break;
         }
     }
     return 0;
@@ -606,11 +627,21 @@ static int dec_function(struct dec *d, const struct field *f,
         if (g.wt != WT_VARINT)
             return type_fail(d, &g, "a function field", WT_VARINT);
         switch (g.num) {
-        case 1: fn->id = g.v; break;
-        case 2: fn->name = (int64_t)g.v; break;
-        case 3: fn->system_name = (int64_t)g.v; break;
-        case 4: fn->filename = (int64_t)g.v; break;
-        case 5: fn->start_line = (int64_t)g.v; break;
+        case 1:
+            fn->id = g.v;
+            break;
+        case 2:
+            fn->name = (int64_t)g.v;
+            break;
+        case 3:
+            fn->system_name = (int64_t)g.v;
+            break;
+        case 4:
+            fn->filename = (int64_t)g.v;
+            break;
+        case 5:
+            fn->start_line = (int64_t)g.v;
+            break;
         }
     }
     return 0;
@@ -628,9 +659,15 @@ static int dec_line(struct dec *d, const struct field *f, struct cp_line *ln)
         if (g.wt != WT_VARINT)
             return type_fail(d, &g, "a line field", WT_VARINT);
         switch (g.num) {
-        case 1: ln->function_id = g.v; break;
-        case 2: ln->line = (int64_t)g.v; break;
-        case 3: ln->column = (int64_t)g.v; break;
+        case 1:
+            ln->function_id = g.v;
+            break;
+        case 2:
+            ln->line = (int64_t)g.v;
+            break;
+        case 3:
+            ln->column = (int64_t)g.v;
+            break;
         }
     }
     return 0;
@@ -665,14 +702,22 @@ static int dec_location(struct dec *d, const struct field *f,
         if (CP_UNLIKELY(!(q = rd_field(d, q, qe, &g))))
             return d->rc; /* cannot happen: validated before */
         switch (g.num) {
-        case 1: l->id = g.v; break;
-        case 2: l->mapping_id = g.v; break;
-        case 3: l->address = g.v; break;
+        case 1:
+            l->id = g.v;
+            break;
+        case 2:
+            l->mapping_id = g.v;
+            break;
+        case 3:
+            l->address = g.v;
+            break;
         case 4:
             if (dec_line(d, &g, &l->lines[li++]) < 0)
                 return d->rc;
             break;
-        case 5: l->is_folded = g.v != 0; break;
+        case 5:
+            l->is_folded = g.v != 0;
+            break;
         }
     }
     return 0;
@@ -839,10 +884,18 @@ static int dec_label(struct dec *d, const struct field *f, struct cp_label *l)
         if (g.wt != WT_VARINT)
             return type_fail(d, &g, "a label field", WT_VARINT);
         switch (g.num) {
-        case 1: l->key = (int64_t)g.v; break;
-        case 2: l->str = (int64_t)g.v; break;
-        case 3: l->num = (int64_t)g.v; break;
-        case 4: l->num_unit = (int64_t)g.v; break;
+        case 1:
+            l->key = (int64_t)g.v;
+            break;
+        case 2:
+            l->str = (int64_t)g.v;
+            break;
+        case 3:
+            l->num = (int64_t)g.v;
+            break;
+        case 4:
+            l->num_unit = (int64_t)g.v;
+            break;
         }
     }
     CHECK_STR(d, l->key, "a label key");
@@ -851,8 +904,7 @@ static int dec_label(struct dec *d, const struct field *f, struct cp_label *l)
     return 0;
 }
 
-static int dec_sample(struct dec *d, const struct field *f,
-                      struct cp_sample *s)
+static int dec_sample(struct dec *d, const struct field *f, struct cp_sample *s)
 {
     const uint8_t *q, *qe = f->data + f->len;
     size_t nloc = 0, nval = 0, nlab = 0;
@@ -873,10 +925,9 @@ static int dec_sample(struct dec *d, const struct field *f,
                                 off(d, g.data + g.len));
                 *cnt += (size_t)c;
             } else {
-                return type_fail(d, &g,
-                                 g.num == 1 ? "Sample.location_id"
-                                            : "Sample.value",
-                                 WT_VARINT);
+                return type_fail(
+                    d, &g, g.num == 1 ? "Sample.location_id" : "Sample.value",
+                    WT_VARINT);
             }
         } else if (g.num == 3) {
             if (g.wt != WT_LEN)

@@ -13,7 +13,7 @@
 #include <stddef.h>
 
 struct cp_dynbuf {
-    char *data;   /* NUL-terminated when non-NULL */
+    char *data; /* NUL-terminated when non-NULL */
     size_t len;
     size_t cap;   /* allocated */
     size_t limit; /* hard cap on len */

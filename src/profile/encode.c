@@ -59,7 +59,7 @@ struct enc {
     struct cp_dynbuf *out;
     struct cp_gzw gz;
     int gzip;
-    int fast; /* switched to gzip level 1 */
+    int fast;     /* switched to gzip level 1 */
     size_t raw;   /* uncompressed bytes emitted so far */
     uint8_t *buf; /* one packed piece */
     size_t buf_cap;
@@ -136,14 +136,16 @@ static const PbMapping mapping_init = PERFTOOLS__PROFILES__MAPPING__INIT;
 static const PbLocation location_init = PERFTOOLS__PROFILES__LOCATION__INIT;
 static const PbLine line_init = PERFTOOLS__PROFILES__LINE__INIT;
 static const PbFunction function_init = PERFTOOLS__PROFILES__FUNCTION__INIT;
-static const PbValueType value_type_init = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
+static const PbValueType value_type_init =
+    PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
 
 static int enc_sample_types(struct enc *e)
 {
     const struct cp_profile *p = e->p;
     if (!p->n_sample_types)
         return 0;
-    if (ensure(&e->msgs, &e->msgs_cap, p->n_sample_types, sizeof(PbValueType)) ||
+    if (ensure(&e->msgs, &e->msgs_cap, p->n_sample_types,
+               sizeof(PbValueType)) ||
         ensure(&e->ptrs, &e->ptrs_cap, p->n_sample_types, sizeof(void *)))
         return -ENOMEM;
     PbValueType *vt = e->msgs;
@@ -563,9 +565,9 @@ static int write_atomic(const char *path, const void *data, size_t len)
     } else {
         /* make the rename itself durable; best effort */
         char *dir = strndup(path, dirlen ? dirlen : 0);
-        int dfd = dir ? open(dirlen ? dir : ".",
-                             O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-                      : -1;
+        int dfd =
+            dir ? open(dirlen ? dir : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                : -1;
         if (dfd >= 0) {
             (void)fsync(dfd);
             close(dfd);

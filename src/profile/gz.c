@@ -102,7 +102,8 @@ int cp_gunzip_err(const void *data, size_t len, size_t max_decompressed,
         unsigned char spare;
         int probing = 0; /* at the cap: see whether one more byte comes */
         if (room == 0 && produced < cap) {
-            rc = cp_dynbuf_reserve(out, next_room(produced, hint, cap - produced));
+            rc = cp_dynbuf_reserve(out,
+                                   next_room(produced, hint, cap - produced));
             if (rc < 0) {
                 gz_fail(err, errlen, rc, "out of memory decompressing");
                 goto out;
@@ -171,8 +172,8 @@ int cp_gunzip_err(const void *data, size_t len, size_t max_decompressed,
             }
             if (got == 0 && in_before == z.avail_in) {
                 rc = gz_fail(err, errlen, -EBADMSG,
-                             "corrupt gzip data near byte %zu of %zu",
-                             consumed, len);
+                             "corrupt gzip data near byte %zu of %zu", consumed,
+                             len);
                 goto out; /* no progress possible: never spin */
             }
             continue; /* needed output room: the loop provides it */
@@ -181,7 +182,8 @@ int cp_gunzip_err(const void *data, size_t len, size_t max_decompressed,
             rc = gz_fail(err, errlen, -ENOMEM, "out of memory in zlib");
             goto out;
         }
-        rc = gz_fail(err, errlen, -EBADMSG, "corrupt gzip data near byte %zu "
+        rc = gz_fail(err, errlen, -EBADMSG,
+                     "corrupt gzip data near byte %zu "
                      "of %zu (%s)",
                      consumed, len, z.msg ? z.msg : "data error");
         goto out;
@@ -218,12 +220,11 @@ int cp_gzw_new(struct cp_gzw *w, struct cp_dynbuf *out, int level)
 static int gzw_run(struct cp_gzw *w, int flush)
 {
     for (;;) {
-        size_t room = w->out->cap > w->out->len + 1
-                          ? w->out->cap - w->out->len - 1
-                          : 0;
+        size_t room =
+            w->out->cap > w->out->len + 1 ? w->out->cap - w->out->len - 1 : 0;
         if (room < 4096) {
-            size_t want = w->out->len > (256u << 10) ? w->out->len / 2
-                                                     : (64u << 10);
+            size_t want =
+                w->out->len > (256u << 10) ? w->out->len / 2 : (64u << 10);
             int rc = cp_dynbuf_reserve(w->out, want);
             if (rc < 0 && rc == -E2BIG && w->out->limit > w->out->len)
                 rc = cp_dynbuf_reserve(w->out, w->out->limit - w->out->len);

@@ -371,8 +371,8 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-#define GROW(p, field, capf, more)                                          \
-    grow((void **)&(p)->field, &(p)->capf, (p)->n_##field + (more),         \
+#define GROW(p, field, capf, more)                                             \
+    grow((void **)&(p)->field, &(p)->capf, (p)->n_##field + (more),            \
          sizeof(*(p)->field))
 
 int cp_profile_reserve(struct cp_profile *p, size_t samples, size_t mappings,
@@ -509,14 +509,12 @@ struct cp_mapping *cp_profile_mapping(const struct cp_profile *p, uint64_t id)
     return id && id <= p->n_mappings ? &p->mappings[id - 1] : NULL;
 }
 
-struct cp_location *cp_profile_location(const struct cp_profile *p,
-                                        uint64_t id)
+struct cp_location *cp_profile_location(const struct cp_profile *p, uint64_t id)
 {
     return id && id <= p->n_locations ? &p->locations[id - 1] : NULL;
 }
 
-struct cp_function *cp_profile_function(const struct cp_profile *p,
-                                        uint64_t id)
+struct cp_function *cp_profile_function(const struct cp_profile *p, uint64_t id)
 {
     return id && id <= p->n_functions ? &p->functions[id - 1] : NULL;
 }

@@ -80,7 +80,7 @@ struct cp_function {
     int64_t start_line;
 };
 
-struct cp_arena; /* profile.c */
+struct cp_arena;  /* profile.c */
 struct cp_strtab; /* profile.c */
 
 struct cp_profile {

@@ -83,7 +83,8 @@ static void build_rich(struct cp_profile *p)
     p->drop_frames = S(p, "^runtime\\..*");
     p->keep_frames = S(p, "^main\\.keep$");
     p->default_sample_type = S(p, "cpu");
-    assert_int_equal(cp_profile_add_comment(p, "source: perf_event task-clock"), 0);
+    assert_int_equal(cp_profile_add_comment(p, "source: perf_event task-clock"),
+                     0);
     assert_int_equal(cp_profile_add_comment(p, "dropped 3 samples"), 0);
 
     struct cp_mapping *m = cp_profile_add_mapping(p);
@@ -134,10 +135,11 @@ static void build_rich(struct cp_profile *p)
     s->location_ids[2] = 1;
     s->values[0] = 7;
     s->values[1] = 70000000;
-    s->labels[0] = (struct cp_label){.key = S(p, "thread_name"), .str = S(p, "worker-1")};
+    s->labels[0] =
+        (struct cp_label){.key = S(p, "thread_name"), .str = S(p, "worker-1")};
     s->labels[1] = (struct cp_label){.key = S(p, "thread"), .num = 4242};
-    s->labels[2] = (struct cp_label){.key = S(p, "bytes"), .num = -5,
-                                     .num_unit = S(p, "bytes")};
+    s->labels[2] = (struct cp_label){
+        .key = S(p, "bytes"), .num = -5, .num_unit = S(p, "bytes")};
     s = cp_profile_add_sample(p, 2, 0);
     s->location_ids[0] = 4;
     s->location_ids[1] = 1;
@@ -393,7 +395,8 @@ static void test_encoding_read_by_protobuf_c(void **state)
     assert_true(m->location[2]->is_folded);
     assert_int_equal(m->location[3]->mapping_id, 0);
     assert_int_equal(m->n_function, 4);
-    assert_string_equal(m->string_table[m->function[2]->name], "inlined_helper");
+    assert_string_equal(m->string_table[m->function[2]->name],
+                        "inlined_helper");
     assert_int_equal(m->function[3]->start_line, 40);
     assert_int_equal(m->time_nanos, 1764098765123456789LL);
     assert_int_equal(m->duration_nanos, 2500000000LL);
@@ -484,10 +487,14 @@ static void test_decode_sparse_ids_from_protobuf_c(void **state)
     assert_int_equal(p.mappings[0].id, 1);
     /* location 1000 (first) calls f_a, location 10 (second) calls f_b */
     assert_string_equal(
-        cp_profile_string(&p, cp_profile_function(&p, p.locations[0].lines[0].function_id)->name),
+        cp_profile_string(
+            &p,
+            cp_profile_function(&p, p.locations[0].lines[0].function_id)->name),
         "f_a");
     assert_string_equal(
-        cp_profile_string(&p, cp_profile_function(&p, p.locations[1].lines[0].function_id)->name),
+        cp_profile_string(
+            &p,
+            cp_profile_function(&p, p.locations[1].lines[0].function_id)->name),
         "f_b");
     assert_int_equal(p.samples[0].n_locations, 3);
     assert_int_equal(p.samples[0].location_ids[0], 2);
@@ -536,14 +543,14 @@ static void put_uint(struct cp_dynbuf *b, unsigned field, uint64_t v)
 /* A minimal valid profile: one type, one function, one location, one
  * sample. Knobs break one thing at a time for the error tests. */
 struct knobs {
-    uint64_t sample_loc;  /* location id the sample names */
-    uint64_t line_func;   /* function id the line names */
-    uint64_t loc_id2;     /* id of a second location (0: none) */
-    int64_t func_name;    /* string index of the function name */
-    int nvalues;          /* values in the sample */
-    const char *str0;     /* string_table[0] */
-    int time_twice;       /* time_nanos twice, both non-zero */
-    int unpacked;         /* location ids and values as separate fields */
+    uint64_t sample_loc; /* location id the sample names */
+    uint64_t line_func;  /* function id the line names */
+    uint64_t loc_id2;    /* id of a second location (0: none) */
+    int64_t func_name;   /* string index of the function name */
+    int nvalues;         /* values in the sample */
+    const char *str0;    /* string_table[0] */
+    int time_twice;      /* time_nanos twice, both non-zero */
+    int unpacked;        /* location ids and values as separate fields */
 };
 
 static void build_wire(struct cp_dynbuf *b, const struct knobs *k)
@@ -603,8 +610,11 @@ static void build_wire(struct cp_dynbuf *b, const struct knobs *k)
     cp_dynbuf_free(&n);
 }
 
-static const struct knobs good = {.sample_loc = 555, .line_func = 9,
-                                  .func_name = 3, .nvalues = 1, .str0 = ""};
+static const struct knobs good = {.sample_loc = 555,
+                                  .line_func = 9,
+                                  .func_name = 3,
+                                  .nvalues = 1,
+                                  .str0 = ""};
 
 static void test_decode_handwritten(void **state)
 {
@@ -659,8 +669,9 @@ static void test_decode_bad_references(void **state)
     (void)state;
     struct knobs k = good;
     k.sample_loc = 556;
-    expect_error(&k, -EINVAL, "sample refers to location id 556, which is "
-                              "not in the profile (in sample 0)");
+    expect_error(&k, -EINVAL,
+                 "sample refers to location id 556, which is "
+                 "not in the profile (in sample 0)");
     k = good;
     k.line_func = 8;
     expect_error(&k, -EINVAL, "function id 8 is not in the profile");
@@ -672,15 +683,17 @@ static void test_decode_bad_references(void **state)
     expect_error(&k, -EINVAL, "two locations have id 555");
     k = good;
     k.func_name = 5;
-    expect_error(&k, -EINVAL, "refers to string 5, but the string table "
-                              "has 5 entries (in function 0)");
+    expect_error(&k, -EINVAL,
+                 "refers to string 5, but the string table "
+                 "has 5 entries (in function 0)");
     k = good;
     k.func_name = -1;
     expect_error(&k, -EINVAL, "refers to string -1");
     k = good;
     k.nvalues = 2;
-    expect_error(&k, -EINVAL, "sample has 2 values but the profile has 1 "
-                              "sample types");
+    expect_error(&k, -EINVAL,
+                 "sample has 2 values but the profile has 1 "
+                 "sample types");
     k = good;
     k.str0 = "x";
     expect_error(&k, -EINVAL, "string_table[0] must be \"\"");
@@ -709,8 +722,8 @@ static void test_decode_wire_errors(void **state)
     assert_string_equal(err, "not a profile: unsupported protobuf wire type "
                              "3 at byte 0");
     /* a varint of 11 bytes */
-    static const uint8_t longv[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-                                    0xff, 0xff, 0xff, 0xff, 0x01};
+    static const uint8_t longv[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                    0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
     assert_int_equal(
         cp_profile_decode(longv, sizeof(longv), MAXD, &p, err, sizeof(err)),
         -EBADMSG);
@@ -768,17 +781,16 @@ static void test_decode_truncated(void **state)
     assert_non_null(m);
     perftools__profiles__profile__free_unpacked(m, NULL);
     size_t cut = 20;
-    assert_int_equal(cp_profile_decode(buf.data, cut, MAXD, &p, err,
-                                       sizeof(err)),
-                     -EBADMSG);
+    assert_int_equal(
+        cp_profile_decode(buf.data, cut, MAXD, &p, err, sizeof(err)), -EBADMSG);
     assert_string_equal(err, "not a profile: truncated protobuf at byte 20");
     cp_dynbuf_free(&buf);
 
     /* gzip'd and cut */
     encode_rich(1, &buf);
-    assert_int_equal(cp_profile_decode(buf.data, buf.len - 5, MAXD, &p, err,
-                                       sizeof(err)),
-                     -EBADMSG);
+    assert_int_equal(
+        cp_profile_decode(buf.data, buf.len - 5, MAXD, &p, err, sizeof(err)),
+        -EBADMSG);
     assert_non_null(strstr(err, "gzip data is truncated"));
     cp_dynbuf_free(&buf);
 }
@@ -870,9 +882,9 @@ static void test_gzip_members_and_trailers(void **state)
     cp_dynbuf_reset(&out);
     /* anything else is garbage */
     cp_dynbuf_add(&cat, "x", 1);
-    assert_int_equal(cp_gunzip_err(cat.data, cat.len, 100, &out, err,
-                                   sizeof(err)),
-                     -EBADMSG);
+    assert_int_equal(
+        cp_gunzip_err(cat.data, cat.len, 100, &out, err, sizeof(err)),
+        -EBADMSG);
     assert_non_null(strstr(err, "unexpected data after the gzip stream"));
     assert_int_equal(out.len, 0);
     /* corrupt deflate data */
@@ -888,9 +900,8 @@ static void test_gzip_members_and_trailers(void **state)
     struct cp_dynbuf e;
     gz("", 0, &e);
     struct cp_profile p;
-    assert_int_equal(cp_profile_decode(e.data, e.len, MAXD, &p, err,
-                                       sizeof(err)),
-                     -ENODATA);
+    assert_int_equal(
+        cp_profile_decode(e.data, e.len, MAXD, &p, err, sizeof(err)), -ENODATA);
     cp_dynbuf_free(&e);
     cp_dynbuf_free(&a);
     cp_dynbuf_free(&b);
@@ -898,7 +909,8 @@ static void test_gzip_members_and_trailers(void **state)
     cp_dynbuf_free(&out);
 }
 
-/* ---- Go's own profiles ---------------------------------------------------- */
+/* ---- Go's own profiles ----------------------------------------------------
+ */
 
 static int has_function(const struct cp_profile *p, const char *name)
 {
@@ -931,7 +943,8 @@ static void check_against_protobuf_c(const void *gzdata, size_t gzlen,
     assert_int_equal(m->n_mapping, p->n_mappings);
     assert_int_equal(m->n_string_table, cp_profile_n_strings(p));
     for (size_t i = 0; i < m->n_sample; i++) {
-        assert_int_equal(m->sample[i]->n_location_id, p->samples[i].n_locations);
+        assert_int_equal(m->sample[i]->n_location_id,
+                         p->samples[i].n_locations);
         assert_int_equal(m->sample[i]->n_label, p->samples[i].n_labels);
         for (size_t j = 0; j < m->sample[i]->n_value; j++)
             assert_int_equal(m->sample[i]->value[j], p->samples[i].values[j]);
@@ -1034,9 +1047,8 @@ static void test_decode_go_heap(void **state)
     struct cp_profile q;
     cp_dynbuf_init(&out, SIZE_MAX);
     assert_int_equal(cp_profile_encode(&p, 1, &out), 0);
-    assert_int_equal(cp_profile_decode(out.data, out.len, MAXD, &q, err,
-                                       sizeof(err)),
-                     0);
+    assert_int_equal(
+        cp_profile_decode(out.data, out.len, MAXD, &q, err, sizeof(err)), 0);
     assert_profile_equal(&p, &q);
     cp_profile_free(&q);
     cp_dynbuf_free(&out);
@@ -1299,9 +1311,8 @@ static void test_large_roundtrip(void **state)
     assert_int_equal(cp_profile_encode(&a, 0, &buf), 0);
     double t1 = now_s();
     char err[256];
-    assert_int_equal(cp_profile_decode(buf.data, buf.len, MAXD, &b, err,
-                                       sizeof(err)),
-                     0);
+    assert_int_equal(
+        cp_profile_decode(buf.data, buf.len, MAXD, &b, err, sizeof(err)), 0);
     double t2 = now_s();
     assert_profile_equal(&a, &b);
     print_message("200k samples, %zu bytes: encode %.3f s, decode %.3f s\n",

@@ -92,11 +92,11 @@ static void rich(struct cp_profile *p)
     s->location_ids[1] = 1;
     s->values[0] = 30;
     s->values[1] = 300000000;
-    s->labels[0] = (struct cp_label){.key = S(p, "thread_name"),
-                                     .str = S(p, "worker")};
+    s->labels[0] =
+        (struct cp_label){.key = S(p, "thread_name"), .str = S(p, "worker")};
     s->labels[1] = (struct cp_label){.key = S(p, "thread"), .num = 4242};
-    s->labels[2] = (struct cp_label){.key = S(p, "alloc"), .num = 512,
-                                     .num_unit = S(p, "bytes")};
+    s->labels[2] = (struct cp_label){
+        .key = S(p, "alloc"), .num = 512, .num_unit = S(p, "bytes")};
     s = cp_profile_add_sample(p, 3, 0);
     s->location_ids[0] = 3;
     s->location_ids[1] = 2;
@@ -132,8 +132,8 @@ static void big(struct cp_profile *p, size_t n)
         s->location_ids[2] = (i * 13) % nl + 1;
         s->values[0] = (int64_t)(i % 3) + 1;
         s->values[1] = s->values[0] * 1000000;
-        s->labels[0] = (struct cp_label){.key = S(p, "thread"),
-                                         .num = (int64_t)i};
+        s->labels[0] =
+            (struct cp_label){.key = S(p, "thread"), .num = (int64_t)i};
     }
 }
 
@@ -144,7 +144,8 @@ int main(int argc, char **argv)
     if (argc == 4 && !strcmp(argv[1], "reencode")) {
         FILE *f = fopen(argv[2], "rb");
         if (!f) {
-            fprintf(stderr, "profile_write: %s: %s\n", argv[2], strerror(errno));
+            fprintf(stderr, "profile_write: %s: %s\n", argv[2],
+                    strerror(errno));
             return 1;
         }
         struct cp_dynbuf b;
