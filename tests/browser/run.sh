@@ -1,0 +1,32 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+#
+# run.sh SCENARIO - one browser test of cprof's web UI (webui_test.js).
+# Skips (exit 77, with the reason) only when Debian's chromium or node >= 18
+# cannot run on this machine; installs playwright-core (package-lock.json)
+# into the build tree once, under a lock, so parallel tests share it.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+out=${CPROF_BROWSER_OUT:?set by ctest}
+chromium=${CPROF_CHROMIUM:-/usr/bin/chromium}
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ -x "$chromium" ] || skip "$chromium is not installed (scripts/deps.sh check installs Debian's chromium)"
+"$chromium" --version >/dev/null 2>&1 || skip "$chromium does not run here"
+command -v node >/dev/null 2>&1 || skip "node is not installed (scripts/deps.sh check installs nodejs)"
+node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' ||
+    skip "node $(node --version) is older than 18"
+command -v npm >/dev/null 2>&1 || skip "npm is not installed (scripts/deps.sh check installs npm)"
+
+npmdir=$out/npm
+mkdir -p "$npmdir"
+(
+    flock 9
+    if [ ! -f "$npmdir/node_modules/playwright-core/package.json" ] ||
+        ! cmp -s "$here/package-lock.json" "$npmdir/package-lock.json"; then
+        cp "$here/package.json" "$here/package-lock.json" "$npmdir/" &&
+            cd "$npmdir" && npm ci --no-audit --no-fund --loglevel=error
+    fi
+) 9>"$npmdir/.lock" || { echo "FAIL: npm ci could not install playwright-core (see above)"; exit 1; }
+
+NODE_PATH=$npmdir/node_modules CPROF_CHROMIUM=$chromium exec node "$here/webui_test.js" "$@"
