@@ -322,11 +322,6 @@ static int collect(const struct cp_profile_source *src, const char *name,
     return r;
 }
 
-/* The merger (src/profile/merge.c) is another module's; until it is
- * linked in, delta profiles answer that they are not built. */
-#pragma weak cp_profile_merge
-#pragma weak cp_profile_scale
-
 /* Go's serveDeltaProfile: p1 - p0 over seconds. */
 static void serve_delta(const struct cp_http_config *cfg,
                         const struct cp_http_req *req, const char *name,
@@ -358,11 +353,6 @@ static void serve_delta(const struct cp_http_config *cfg,
     }
     if (atoi_go(arg(req, "debug")) != 0) {
         serve_error(resp, 400, "seconds and debug params are incompatible");
-        return;
-    }
-    if (!cp_profile_merge || !cp_profile_scale) {
-        serve_error(resp, 501, "failed to compute delta: the profile merger "
-                               "is not built into this libcprof yet");
         return;
     }
     if (collect(src, name, &p0) < 0) {

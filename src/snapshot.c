@@ -158,8 +158,8 @@ static int parse_stat(const char *s, char *state, int *cpu)
     return 0;
 }
 
-/* Whether signal sig is blocked in thread tid (SigBlk in its status). */
-static bool sig_blocked(int tid, int sig)
+/* Whether signal sig is blocked in thread tid right now (SigBlk). */
+static bool sig_blocked_now(int tid, int sig)
 {
     char buf[2048], *p;
     unsigned long long mask;
@@ -171,6 +171,23 @@ static bool sig_blocked(int tid, int sig)
         return false;
     mask = strtoull(p + 8, NULL, 16);
     return sig >= 1 && sig <= 64 && (mask >> (sig - 1) & 1);
+}
+
+/*
+ * Whether thread tid keeps sig blocked. A thread inside any signal handler
+ * (cprof's own answering the last snapshot, the CPU sampler's, the
+ * program's) shows a full mask for microseconds; one that blocks the
+ * signal for good would only collect pending signals, so it is not
+ * signalled at all.
+ */
+static bool sig_blocked(int tid, int sig)
+{
+    for (int i = 0; i < 4; i++) {
+        if (!sig_blocked_now(tid, sig))
+            return false;
+        usleep(500);
+    }
+    return true;
 }
 
 /* ---- stack regions of threads cprof did not create ---- */
