@@ -395,6 +395,39 @@ static void compact(struct cp_snapshot *s)
     s->n = j;
 }
 
+/* Stop thread i's trigger (slot) and keep its answer, or read it from
+ * /proc if it blocked meanwhile, or mark it as silent. */
+static void settle(struct work *w, int i, int slot)
+{
+    struct cp_snapshot *s = w->snap;
+    struct cp_snap_thread *t = &s->threads[i];
+    struct cp_snapsig_slot *sl = cp_snapsig_slot(slot);
+    char before[256];
+    int nr;
+    uintptr_t sp, pc;
+
+    cp_snapsig_disarm(slot);
+    /* disarm waited for any handler still writing: the slot is final */
+    if (sl->n > 0) {
+        memcpy(t->pcs, sl->pcs, (size_t)sl->n * sizeof *t->pcs);
+        t->n = sl->n;
+        t->truncated = sl->truncated;
+        cp_snapsig_release(slot);
+        t->how = CP_SNAP_SIGNAL;
+        t->state = 'R';
+        s->signalled++;
+        stats.signalled++;
+        return;
+    }
+    cp_snapsig_release(slot);
+    if (read_task(t->tid, "syscall", before, sizeof before) >= 0 &&
+        parse_syscall(before, &nr, &sp, &pc) == SC_BLOCKED &&
+        from_proc(w, i, before, nr, sp, pc) == 0)
+        return;
+    t->flags |= CP_SNAP_F_NO_ANSWER;
+    stats.no_answer++;
+}
+
 static void take_stacks(struct work *w)
 {
     struct cp_snapshot *s = w->snap;
@@ -469,38 +502,44 @@ static void take_stacks(struct work *w)
         slot_of[k] = k;
         n_armed++;
     }
-    cp_snapsig_wait(n_armed, cp_now_ns() + CP_SNAP_TIMEOUT_MS * 1000000LL);
-    for (int k = 0; k < n_running; k++) {
-        struct cp_snap_thread *t = &s->threads[running[k]];
-        struct cp_snapsig_slot *sl;
-
-        if (slot_of[k] < 0)
-            continue;
-        cp_snapsig_disarm(slot_of[k]);
-        /* disarm waited for any handler still writing: the slot is final */
-        sl = cp_snapsig_slot(slot_of[k]);
-        if (sl->n > 0) {
-            memcpy(t->pcs, sl->pcs, (size_t)sl->n * sizeof *t->pcs);
-            t->n = sl->n;
-            t->truncated = sl->truncated;
-            cp_snapsig_release(slot_of[k]);
-            t->how = CP_SNAP_SIGNAL;
-            t->state = 'R';
-            s->signalled++;
-            stats.signalled++;
-        } else {
-            char before[256];
+    /*
+     * Wait for the answers. A thread seen running may block before it runs
+     * user code again (it was between two sleeps): it will not answer, so
+     * every 2 ms the ones still silent are looked up in /proc again, and
+     * read from there once they are blocked.
+     */
+    int64_t deadline = cp_now_ns() + CP_SNAP_TIMEOUT_MS * 1000000LL;
+    for (;;) {
+        int silent = 0;
+        int64_t now = cp_now_ns(), step = now + 2000000;
+        for (int k = 0; k < n_running; k++) {
+            struct cp_snapsig_slot *sl;
+            char text[256];
             int nr;
             uintptr_t sp, pc;
-            cp_snapsig_release(slot_of[k]);
-            /* No answer: perhaps it blocked meanwhile; read it from /proc. */
-            if (read_task(t->tid, "syscall", before, sizeof before) >= 0 &&
-                parse_syscall(before, &nr, &sp, &pc) == SC_BLOCKED &&
-                from_proc(w, running[k], before, nr, sp, pc) == 0)
+
+            if (slot_of[k] < 0)
                 continue;
-            t->flags |= CP_SNAP_F_NO_ANSWER;
-            stats.no_answer++;
+            sl = cp_snapsig_slot(slot_of[k]);
+            if (atomic_load(&sl->state) == CP_SLOT_DONE)
+                continue;
+            if (read_task(s->threads[running[k]].tid, "syscall", text,
+                          sizeof text) >= 0 &&
+                parse_syscall(text, &nr, &sp, &pc) == SC_BLOCKED) {
+                settle(w, running[k], slot_of[k]);
+                slot_of[k] = -1;
+            } else {
+                silent++;
+            }
         }
+        if (!silent || now >= deadline)
+            break;
+        cp_snapsig_wait((int)atomic_load(&cp_snapsig_answers) + 1,
+                        step < deadline ? step : deadline);
+    }
+    for (int k = 0; k < n_running; k++) {
+        if (slot_of[k] >= 0)
+            settle(w, running[k], slot_of[k]);
     }
 }
 

@@ -30,7 +30,7 @@
 
 static int snap_signal;
 static _Atomic(struct cp_snapsig_slot *) slots;
-static _Atomic uint32_t answers; /* futex word */
+_Atomic uint32_t cp_snapsig_answers; /* futex word */
 static int perf_ok = -1;         /* unknown until the first arm */
 
 static struct cp_snapsig_slot *slot_for(const siginfo_t *si, int tid)
@@ -86,8 +86,9 @@ static void snap_handler(int sig, siginfo_t *si, void *ucv)
     }
     s->n = cp_unwind(&regs, hi, s->pcs, CP_MAX_STACK_DEPTH, &s->truncated);
     atomic_store_explicit(&s->state, CP_SLOT_DONE, memory_order_release);
-    atomic_fetch_add(&answers, 1);
-    syscall(SYS_futex, &answers, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    atomic_fetch_add(&cp_snapsig_answers, 1);
+    syscall(SYS_futex, &cp_snapsig_answers, FUTEX_WAKE_PRIVATE, 1, NULL,
+            NULL, 0);
 out:
     errno = saved_errno;
 }
@@ -279,13 +280,13 @@ void cp_snapsig_release(int i)
 
 void cp_snapsig_reset_answers(void)
 {
-    atomic_store(&answers, 0);
+    atomic_store(&cp_snapsig_answers, 0);
 }
 
 int cp_snapsig_wait(int want, int64_t deadline_ns)
 {
     for (;;) {
-        uint32_t got = atomic_load(&answers);
+        uint32_t got = atomic_load(&cp_snapsig_answers);
         int64_t left = deadline_ns - cp_now_ns();
         struct timespec ts;
 
@@ -293,6 +294,7 @@ int cp_snapsig_wait(int want, int64_t deadline_ns)
             return (int)got;
         ts.tv_sec = left / 1000000000;
         ts.tv_nsec = left % 1000000000;
-        syscall(SYS_futex, &answers, FUTEX_WAIT_PRIVATE, got, &ts, NULL, 0);
+        syscall(SYS_futex, &cp_snapsig_answers, FUTEX_WAIT_PRIVATE, got,
+                &ts, NULL, 0);
     }
 }

@@ -58,6 +58,7 @@ void cp_snapsig_release(int i);
 /* Wait until `want` answers have arrived since the counter was reset, or
  * until deadline_ns (CLOCK_MONOTONIC). Returns the number arrived. */
 void cp_snapsig_reset_answers(void);
+extern _Atomic uint32_t cp_snapsig_answers; /* answers so far */
 int cp_snapsig_wait(int want, int64_t deadline_ns);
 
 #endif /* CP_SNAPSIG_H */
