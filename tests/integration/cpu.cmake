@@ -131,14 +131,23 @@ cp_cpu_test(own_sigprof_1000hz 60 sigprof --hz 1000 --ms 2000)
 cp_cpu_test(errno_kept_1000hz 60 errno --hz 1000 --ms 1000)
 cp_cpu_test(errno_kept_100hz 60 errno --hz 100 --ms 1000)
 cp_cpu_test(exec_chain_1000hz 120 exec --mode chain --n 200 --hz 1000)
-cp_cpu_test(exec_forkexec_1000hz 120 exec --mode forkexec --n 200 --hz 1000)
-cp_cpu_test(exec_spawn_1000hz 120 exec --mode spawn --n 100 --hz 1000)
-cp_cpu_test(exec_shell_loop_1000hz 120 exec --mode shell --n 100 --hz 1000)
+cp_cpu_test(exec_forkexec_1000hz 120 exec --mode forkexec --n 100 --hz 1000)
+cp_cpu_test(exec_spawn_1000hz 120 exec --mode spawn --n 50 --hz 1000)
+cp_cpu_test(exec_dash_loop_1000hz 120 exec --mode shell --shell sh --n 100
+  --hz 1000)
+# FIXME(init.c): bash exports its own getenv/setenv; cp_init's
+# setenv("CPROF_OWNER_PID") lands in bash's setenv before bash's main,
+# which creates bash's variable tables early, after which bash's getenv
+# answers only from them: getenv("CPROF_CPU") is NULL, and bash itself is
+# never profiled (its children are). Fails until cp_init reads the
+# variables before it sets CPROF_OWNER_PID (or uses libc's setenv).
+cp_cpu_test(exec_bash_loop_1000hz 120 exec --mode shell --shell bash --n 100
+  --hz 1000)
 cp_cpu_test(blocking_syscalls_100hz 60 blocking --hz 100 --ms 2000)
 cp_cpu_test(blocking_syscalls_1000hz 60 blocking --hz 1000 --ms 2000)
-cp_cpu_test(python3_host_100hz 90 python --hz 100 --loops 2000000)
+cp_cpu_test(python3_host_100hz 90 python --hz 100 --loops 5000000)
 cp_cpu_test(python3_pyenv_shim_1000hz 90 python --shim --hz 1000
-  --loops 2000000)
+  --loops 5000000)
 cp_cpu_test(api 60 api)
 cp_cpu_test(bad_env 60 badenv)
 

@@ -21,11 +21,14 @@ CPT_NOINLINE uint64_t deep_leaf(uint64_t x)
 
 CPT_NOINLINE uint64_t recurse(int depth, uint64_t x)
 {
+    volatile uint64_t keep = (uint64_t)depth;
     uint64_t r;
     if (depth <= 1)
         return deep_leaf(x);
     r = recurse(depth - 1, x + 1);
-    return r + (uint64_t)depth; /* not a tail call */
+    /* A volatile read after the call: GCC may turn neither the call into
+     * a jump nor the recursion into a loop. */
+    return r + keep;
 }
 
 int main(int argc, char **argv)

@@ -6,10 +6,14 @@
  * $CPT_OUT; check_cpu.py compares the profile's shares with it.
  *
  * The work comes in segments of random length (SEG_MS_LO..SEG_MS_HI ms),
- * in random order, so no segment pattern can line up with the sampling
- * period (aliasing), and each segment spans several periods, so the
- * profile's error is that of systematic sampling, about one sample per
- * segment boundary, far below the binomial error of random sampling.
+ * so no segment pattern can line up with the sampling period (aliasing),
+ * and each segment spans several periods, so the profile's error is that
+ * of systematic sampling: each segment contributes its length/period
+ * samples plus or minus one at its ends (variance <= 1/4 per segment), far
+ * below the binomial error of random sampling. For 3 s at 1000 Hz in
+ * 3-12 ms segments (~400 segments, ~200 of share50) the expected error of
+ * share50 is sqrt(200/4)/3000 ~ 0.24 points; at 100 Hz, 6 s in 20-60 ms
+ * segments (~150, ~75 of share50), sqrt(75/4)/600 ~ 0.7 points.
  *
  * usage: cpu_shares SECONDS_OF_CPU SEG_MS_LO SEG_MS_HI
  */
@@ -44,22 +48,30 @@ int main(int argc, char **argv)
 
     rng ^= (uint64_t)cpt_mono_ns();
     while (cpt_thread_cpu_ns() - start < want) {
-        uint64_t r = next_rand() % 100;
+        /* Run the function furthest behind its share: the true shares stay
+         * within one segment of 50/30/20 while the order stays irregular
+         * (random lengths), so it never lines up with the period. */
+        static const int pct[3] = {50, 30, 20};
+        int64_t sum = acc[0] + acc[1] + acc[2];
+        int k = 0;
+        double worst = 1e300;
+        for (int j = 0; j < 3; j++) {
+            double ahead = (double)acc[j] - (double)sum * pct[j] / 100.0;
+            if (ahead < worst) {
+                worst = ahead;
+                k = j;
+            }
+        }
         uint64_t ms100 = (uint64_t)lo * 100 +
                          next_rand() % ((uint64_t)(hi - lo) * 100 + 1);
         uint64_t iters = per_ms * ms100 / 100;
         int64_t t0 = cpt_thread_cpu_ns();
-        int k;
-        if (r < 50) {
+        if (k == 0)
             x = share50(iters, x);
-            k = 0;
-        } else if (r < 80) {
+        else if (k == 1)
             x = share30(iters, x);
-            k = 1;
-        } else {
+        else
             x = share20(iters, x);
-            k = 2;
-        }
         acc[k] += cpt_thread_cpu_ns() - t0;
     }
     cpt_out("tid", "%d", cpt_gettid());
