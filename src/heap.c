@@ -1112,6 +1112,9 @@ int cp_heap_snapshot(struct cp_heap_snap *s)
     int r = 0;
 
     memset(s, 0, sizeof *s);
+    /* the copies below are malloc'd under heap_lock: they must not be
+     * sampled (which takes heap_lock) */
+    cp_tls.in_cprof++;
     pthread_mutex_lock(&heap_lock);
     nb = atomic_load(&n_buckets);
     s->recs = malloc((nb ? nb : 1) * sizeof *s->recs);
@@ -1143,6 +1146,7 @@ int cp_heap_snapshot(struct cp_heap_snap *s)
     }
 out:
     pthread_mutex_unlock(&heap_lock);
+    cp_tls.in_cprof--;
     s->rate = cp_heap_unbias_rate();
     s->dropped = atomic_load(&cp_heap_ctr.dropped);
     s->bad_frees = atomic_load(&cp_heap_ctr.bad_frees);

@@ -149,10 +149,9 @@ struct cp_heap_snap {
 };
 
 /*
- * Copy the buckets and stacks into s (malloc'd; free with
+ * Copy the buckets and stacks into s (malloc'd, never sampled; free with
  * cp_heap_snap_free). 0 or -ENOMEM. Thread-safe: yes (takes heap_lock
- * briefly). Call with cp_tls.in_cprof raised so that the copy is not
- * itself sampled.
+ * briefly).
  */
 int cp_heap_snapshot(struct cp_heap_snap *s);
 void cp_heap_snap_free(struct cp_heap_snap *s);

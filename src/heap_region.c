@@ -275,7 +275,9 @@ void *cp_heap_block_alloc(size_t n, size_t align, uint32_t bucket, bool zero)
         return NULL;
     if (n > (region_end - carve_base) / 2)
         return NULL;
-    need = n + (align > HDR ? align : HDR);
+    /* at least one byte, so that no user pointer is another block's
+     * start (malloc(0) must return a unique pointer) */
+    need = (n ? n : 1) + (align > HDR ? align : HDR);
     cls = cp_heap_size_class(need);
     if (cls >= N_CLASSES)
         return NULL;
@@ -342,7 +344,7 @@ int cp_heap_block_info(const void *p, uint32_t *bucket, size_t *usable_out)
         return -EINVAL;
     cls = (unsigned)(h->meta >> 32) & 0xff;
     off = (size_t)(h->meta >> 40) * 16;
-    if (cls >= N_CLASSES || off < HDR || off >= cp_heap_class_size(cls))
+    if (cls >= N_CLASSES || off < HDR || off > cp_heap_class_size(cls))
         return -EINVAL;
     b = u - off;
     if (b < carve_base)
