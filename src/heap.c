@@ -1188,13 +1188,25 @@ void cp_heap_atfork_child(void)
 
 /* ---- the API and the environment ---- */
 
-static void ensure_cfi(void)
+/*
+ * CFI tables let the unwinder walk through code built without frame
+ * pointers (glibc, most -O2 code). Compiling them costs real time at
+ * start-up (0.7 s of CPU for python3, whose binary has a large
+ * .eh_frame), too much for a sampler that is on in every process by
+ * default. So they are built once someone has asked for heap profiles
+ * (CPROF_HEAP, CPROF_HEAP_LEAKS, CPROF_HEAP_RATE, CPROF_HTTP,
+ * cprof_heap_set_rate, the first profile written); until then samples
+ * carry frame-pointer stacks, always starting at the right call site.
+ * Never called inside malloc (it allocates, takes the loader's lock).
+ */
+void cp_heap_want_stacks(void)
 {
     bool f = false;
-    /* CFI tables let the unwinder walk through code built without frame
-     * pointers (glibc, most -O2 code). Built once, outside malloc. */
-    if (atomic_compare_exchange_strong(&cfi_ready, &f, true))
+    if (atomic_compare_exchange_strong(&cfi_ready, &f, true)) {
+        cp_tls.in_cprof++;
         cp_modules_refresh(true);
+        cp_tls.in_cprof--;
+    }
 }
 
 CP_EXPORT void cprof_heap_set_rate(size_t bytes)
@@ -1205,7 +1217,7 @@ CP_EXPORT void cprof_heap_set_rate(size_t bytes)
 
     cp_tls.in_cprof++;
     if (r > 0 && atomic_load(&rate_epoch))
-        ensure_cfi();
+        cp_heap_want_stacks();
     atomic_store(&cur_rate, r);
     if (r > 0)
         atomic_store(&last_rate, r);
@@ -1304,8 +1316,11 @@ void cp_heap_init_from_env(void)
         }
         free(path);
     }
-    if (rate > 0)
-        ensure_cfi();
+    if (rate > 0 && (heap_file || heap_leaks || getenv("CPROF_HTTP") ||
+                     (getenv("CPROF_HEAP_RATE") && *getenv("CPROF_HEAP_RATE"))))
+        cp_heap_want_stacks();
+    else
+        cp_modules_refresh(false); /* lets the unwinder check addresses */
     cp_heap_profiles_register();
     if (heap_file || heap_leaks)
         atexit(heap_at_exit);

@@ -253,6 +253,12 @@ int cp_heap_memstats_format(struct cp_dynbuf *out,
                             const struct cp_heap_memstats_raw *r,
                             const struct cp_heap_estimates *est);
 
+/* Build the unwinder's CFI tables now if not yet done, so that later
+ * samples carry full stacks through code without frame pointers (see
+ * heap.c for why this is not done at start-up by default). Not in
+ * malloc, not in a signal handler. Thread-safe: yes. */
+void cp_heap_want_stacks(void);
+
 /* ---- init.c hook ---- */
 
 /* Read CPROF_HEAP, CPROF_HEAP_RATE, CPROF_HEAP_LEAKS (SPEC §2) and

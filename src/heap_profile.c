@@ -143,6 +143,7 @@ int cp_heap_build(struct cp_profile *out, bool allocs)
     int r;
 
     cp_tls.in_cprof++;
+    cp_heap_want_stacks(); /* someone reads heap profiles: full stacks */
     memset(out, 0, sizeof *out);
     r = cp_heap_snapshot(&s);
     if (r < 0)
@@ -456,6 +457,7 @@ int cp_heap_write_text(struct cp_dynbuf *out)
     int r;
 
     cp_tls.in_cprof++;
+    cp_heap_want_stacks();
     /* allocator numbers first, as Go reads MemStats first, so that the
      * writer's own allocations do not show in them */
     cp_heap_memstats_read(&ms);
