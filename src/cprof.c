@@ -21,6 +21,7 @@
 #include "api.h"
 #include "codec.h"
 #include "cpu.h"
+#include "init.h"
 #include "labels.h"
 #include "sampler.h"
 #include "thread_reg.h"
@@ -76,7 +77,7 @@ int cp_check_writable(const char *path)
 
 char *cp_env_output_path(const char *file)
 {
-    const char *owner = getenv("CPROF_OWNER_PID");
+    const char *owner = cp_getenv("CPROF_OWNER_PID");
     char *out;
     if (!owner || atol(owner) == (long)getpid())
         return strdup(file);

@@ -8,7 +8,10 @@
  */
 #include "init.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdatomic.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +43,45 @@ bool cp_initialized(void)
     return initialized;
 }
 
+extern char **environ;
+
+const char *cp_getenv(const char *name)
+{
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e; e++) {
+        if (!strncmp(*e, name, n) && (*e)[n] == '=')
+            return *e + n + 1;
+    }
+    return NULL;
+}
+
+/*
+ * Add NAME=VALUE to environ without setenv(3), which the host may define
+ * too (bash's would run before bash is initialized). The new array and
+ * string are never freed: environ may point at them until exit.
+ */
+static void env_add(const char *name, const char *value)
+{
+    size_t n = 0;
+    char **e, **ne, *kv;
+
+    for (e = environ; e && *e; e++)
+        n++;
+    ne = malloc((n + 2) * sizeof *ne);
+    kv = malloc(strlen(name) + strlen(value) + 2);
+    if (!ne || !kv) {
+        free(ne);
+        free(kv);
+        return;
+    }
+    sprintf(kv, "%s=%s", name, value);
+    if (n)
+        memcpy(ne, environ, n * sizeof *ne);
+    ne[n] = kv;
+    ne[n + 1] = NULL;
+    environ = ne;
+}
+
 void cp_env_bad(const char *name, const char *value, const char *why,
                 const char *feature)
 {
@@ -50,7 +92,7 @@ void cp_env_bad(const char *name, const char *value, const char *why,
 int cp_env_int(const char *name, int64_t min, int64_t max, int64_t *out,
                const char *feature)
 {
-    const char *v = getenv(name);
+    const char *v = cp_getenv(name);
     char *end;
     long long x;
     char why[128];
@@ -76,20 +118,70 @@ static void dump_stats(void)
                 (unsigned long long)cp_stat_get(i));
 }
 
-static void at_exit(void)
+#define MAX_EXIT_HOOKS 16
+static void (*exit_hooks[MAX_EXIT_HOOKS])(void);
+static _Atomic int n_exit_hooks;
+static _Atomic int exit_ran;
+
+int cp_on_exit(void (*fn)(void))
+{
+    int i = atomic_fetch_add(&n_exit_hooks, 1);
+    if (i >= MAX_EXIT_HOOKS) {
+        atomic_fetch_sub(&n_exit_hooks, 1);
+        return -ENOSPC;
+    }
+    exit_hooks[i] = fn;
+    return 0;
+}
+
+static void run_exit_hooks(void)
+{
+    if (atomic_exchange(&exit_ran, 1))
+        return;
+    for (int i = atomic_load(&n_exit_hooks) - 1; i >= 0; i--)
+        exit_hooks[i]();
+    if (cp_getenv("CPROF_DEBUG_STATS"))
+        dump_stats();
+}
+
+static void cpu_at_exit(void)
 {
     if (cpu_from_env && cp_cpu_primary_running()) {
         if (cp_cpu_primary_stop("CPROF_CPU") < 0)
             fprintf(stderr, "cprof: %s\n", cprof_strerror());
     }
-    if (getenv("CPROF_DEBUG_STATS"))
-        dump_stats();
+}
+
+typedef void exit_fn(int);
+
+__attribute__((noreturn)) static void exit_via(const char *name, int status)
+{
+    exit_fn *real = (exit_fn *)dlsym(RTLD_NEXT, name);
+    /* Inside a signal handler (a SIGTERM handler that calls _exit, say)
+     * the interrupted code may hold malloc's or stdio's locks: writing
+     * profiles there could hang the exit, so they are skipped. */
+    if (initialized && cp_unwind_signal_frames() == 0)
+        run_exit_hooks();
+    if (real)
+        real(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _exit(int status)
+{
+    exit_via("_exit", status);
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int status)
+{
+    exit_via("_Exit", status);
 }
 
 static void init_cpu_from_env(void)
 {
-    const char *file = getenv("CPROF_CPU");
-    const char *unwind = getenv("CPROF_UNWIND");
+    const char *file = cp_getenv("CPROF_CPU");
+    const char *unwind = cp_getenv("CPROF_UNWIND");
     int64_t v;
     char *path;
 
@@ -104,9 +196,9 @@ static void init_cpu_from_env(void)
     }
     if (cp_env_int("CPROF_SIGNAL", 1, SIGRTMAX, &v, "CPU profiling") < 0)
         return;
-    if (getenv("CPROF_SIGNAL") && *getenv("CPROF_SIGNAL") &&
+    if (cp_getenv("CPROF_SIGNAL") && *cp_getenv("CPROF_SIGNAL") &&
         cp_sampler_set_signal((int)v) < 0) {
-        cp_env_bad("CPROF_SIGNAL", getenv("CPROF_SIGNAL"),
+        cp_env_bad("CPROF_SIGNAL", cp_getenv("CPROF_SIGNAL"),
                    "not a signal cprof can use (SIGPROF, SIGKILL and "
                    "SIGSTOP are not)",
                    "CPU profiling");
@@ -143,14 +235,15 @@ __attribute__((constructor)) static void cp_init(void)
     /* The process that first reads the variables owns FILE; any process
      * that inherits them writes FILE.PID (SPEC §2). Recorded in the
      * environment so it survives exec. */
-    if (!getenv("CPROF_OWNER_PID")) {
+    if (!cp_getenv("CPROF_OWNER_PID")) {
         snprintf(pid, sizeof pid, "%ld", (long)getpid());
-        setenv("CPROF_OWNER_PID", pid, 0);
+        env_add("CPROF_OWNER_PID", pid);
     }
     init_cpu_from_env();
     cp_heap_init_from_env();
     cp_threads_init();
-    atexit(at_exit);
+    cp_on_exit(cpu_at_exit);
+    atexit(run_exit_hooks);
     cp_http_init_from_env();
     initialized = true;
 }

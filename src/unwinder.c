@@ -168,7 +168,7 @@ static uintptr_t find_frame_record(const struct cp_module_snapshot *snap,
  */
 static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
                               intptr_t delta, bool fp_known, uintptr_t *pcs,
-                              int max, int *truncated)
+                              int max, int *truncated, int *signal_frames)
 {
     uintptr_t pc = regs->pc, sp = regs->sp, fp = regs->fp;
     const uintptr_t lo = regs->sp;
@@ -206,6 +206,8 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
             if (s == CP_CFI_SIGNAL) {
                 /* __restore_rt: the kernel's rt_sigframe put the
                  * interrupted context's ucontext right at sp. */
+                if (signal_frames)
+                    (*signal_frames)++;
                 const ucontext_t *uc = (const ucontext_t *)(sp + delta);
                 uintptr_t nsp;
                 if (!in_bounds(sp, sizeof *uc, lo, hi))
@@ -280,7 +282,7 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
 int cp_unwind(const struct cp_regs *regs, uintptr_t stack_hi, uintptr_t *pcs,
               int max, int *truncated)
 {
-    return unwind_core(regs, stack_hi, 0, true, pcs, max, truncated);
+    return unwind_core(regs, stack_hi, 0, true, pcs, max, truncated, NULL);
 }
 
 int cp_unwind_copy(const struct cp_regs *regs, int fp_known, const void *copy,
@@ -291,7 +293,24 @@ int cp_unwind_copy(const struct cp_regs *regs, int fp_known, const void *copy,
 
     if (hi < regs->sp) /* wrapped */
         hi = regs->sp;
-    return unwind_core(regs, hi, delta, fp_known != 0, pcs, max, truncated);
+    return unwind_core(regs, hi, delta, fp_known != 0, pcs, max, truncated,
+                       NULL);
+}
+
+__attribute__((noinline)) int cp_unwind_signal_frames(void)
+{
+    struct cp_regs r;
+    uintptr_t pcs[CP_MAX_STACK_DEPTH];
+    uintptr_t hi = cp_tls.stack_hi, lo = 0;
+    int trunc, frames = 0;
+
+    r.pc = (uintptr_t)__builtin_return_address(0);
+    r.sp = (uintptr_t)__builtin_frame_address(0) + 16;
+    r.fp = load((uintptr_t)__builtin_frame_address(0));
+    if (!hi || r.sp < cp_tls.stack_lo || r.sp >= hi)
+        hi = cp_stack_region(r.sp, &lo);
+    unwind_core(&r, hi, 0, true, pcs, CP_MAX_STACK_DEPTH, &trunc, &frames);
+    return frames;
 }
 
 /* Parse hex digits at *p, advancing it. */

@@ -63,6 +63,14 @@ void cp_regs_from_ucontext(struct cp_regs *r, const ucontext_t *uc);
 int cp_unwind_here(uintptr_t *pcs, int max, int skip);
 
 /*
+ * How many signal frames lie between the caller and the bottom of its
+ * stack: > 0 when it runs inside a signal handler (or a function a handler
+ * called). Needs compiled CFI (cp_modules_refresh(true)) to see glibc's
+ * __restore_rt; returns 0 without it. Async-signal-safe: yes.
+ */
+int cp_unwind_signal_frames(void);
+
+/*
  * The memory region containing sp, found by reading /proc/self/maps with
  * raw system calls (open/read/close), for threads cprof did not create:
  * returns its upper end and stores its start in *lo; 0 when not found.
