@@ -362,7 +362,7 @@ static int start_locked(const char *addr, const char *origin, bool quiet_busy)
 {
     struct cp_http_addr a;
     char err[400];
-    const char *token = getenv("CPROF_HTTP_TOKEN");
+    const char *token = cp_getenv("CPROF_HTTP_TOKEN");
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
                      MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL |
                      MHD_USE_ERROR_LOG;
@@ -529,8 +529,8 @@ CP_API int cprof_http_stop(void)
 
 void cp_http_init_from_env(void)
 {
-    const char *addr = getenv("CPROF_HTTP");
-    const char *owner = getenv("CPROF_OWNER_PID");
+    const char *addr = cp_getenv("CPROF_HTTP");
+    const char *owner = cp_getenv("CPROF_OWNER_PID");
     int64_t v;
     int r;
 

@@ -29,6 +29,7 @@
 #include "http.h"
 #include "thread_reg.h"
 #include "threads.h"
+#include "trace.h"
 #include "unwinder.h"
 
 int cp_cpu_primary_start(const char *path, const char *origin);
@@ -244,6 +245,7 @@ __attribute__((constructor)) static void cp_init(void)
     cp_threads_init();
     cp_on_exit(cpu_at_exit);
     atexit(run_exit_hooks);
+    cp_trace_init_from_env();
     cp_http_init_from_env();
     initialized = true;
 }
