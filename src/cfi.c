@@ -151,6 +151,8 @@ struct cie {
 };
 
 struct rowvec {
+    const uint8_t *cie_at; /* last CIE parsed, and its result */
+    struct cie cie;
     struct srow {
         uint32_t pc;
         uint32_t rule;
@@ -523,8 +525,16 @@ static void parse_fde(const uint8_t *p, uintptr_t base, uintptr_t lo,
     cie_off = rd_u32(&c);
     if (cie_off == 0) /* a CIE, not an FDE */
         return;
-    if (!parse_cie(id_field - cie_off, &cie))
-        return;
+    /* Most FDEs of a module share a handful of CIEs: parse each once. */
+    const uint8_t *cie_at = id_field - cie_off;
+    if (cie_at == rv->cie_at) {
+        cie = rv->cie;
+    } else {
+        if (!parse_cie(cie_at, &cie))
+            return;
+        rv->cie_at = cie_at;
+        rv->cie = cie;
+    }
     pc_begin = rd_encoded(&c, cie.fde_enc, 0);
     pc_range = rd_encoded(&c, cie.fde_enc & 0x0f, 0);
     if (cie.has_z)
@@ -612,7 +622,14 @@ struct cp_cfi_table *cp_cfi_build(uintptr_t hdr_addr, size_t hdr_len,
     if (rv.oom || rv.n == 0)
         goto out;
 
-    qsort(rv.v, rv.n, sizeof *rv.v, cmp_srow);
+    /* FDEs come in address order from the search table, so the rows
+     * usually are sorted already: check before paying for a sort. */
+    for (size_t i = 1; i < rv.n; i++) {
+        if (cmp_srow(&rv.v[i - 1], &rv.v[i]) > 0) {
+            qsort(rv.v, rv.n, sizeof *rv.v, cmp_srow);
+            break;
+        }
+    }
     /* Keep the last row for each pc (real rules beat end-of-FDE fillers,
      * later rows of one FDE beat earlier ones), then merge repeats. */
     size_t m = 0;
