@@ -14,6 +14,7 @@
  * Never used in signal context. Thread-safe: no.
  */
 #include <curl/curl.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -425,6 +426,15 @@ static int grab(const struct cp_pprof_cfg *c, const char *const *srcs,
         }
         pp[i] = &ps[i];
     }
+    /* Merging a single profile only matters where it changes results:
+     * samples of one stack with values of both signs add up before
+     * pprof takes absolute values for the total. */
+    if (n == 1 && !force_merge) {
+        for (size_t j = 0; j < ps[0].n_samples && !force_merge; j++)
+            for (size_t i = 0; i < ps[0].n_sample_types; i++)
+                if (ps[0].samples[j].values[i] < 0)
+                    force_merge = true;
+    }
     if (n == 1 && !force_merge) {
         *out = ps[0];
         free(ps);
@@ -507,8 +517,107 @@ static char *simplify_cxx(const char *name)
     return o;
 }
 
+/* An ELF file at path whose build ID is want (or anything when want is
+ * ""): pprof's obj.Open + BuildID check. */
+static bool usable_binary(const char *path, const char *want)
+{
+    struct stat st;
+    if (stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return false;
+    char hex[256];
+    int r = cp_elf_build_id(path, hex, sizeof(hex));
+    if (r == -ENOEXEC || r == -ENOENT)
+        return false;
+    if (!*want)
+        return true;
+    if (r < 0 || strcmp(hex, want)) {
+        fprintf(stderr, "cprof: ignoring local file %s: build-id mismatch "
+                "(%s != %s)\n", path, want, r < 0 ? "" : hex);
+        return false;
+    }
+    return true;
+}
+
+/*
+ * pprof's locateBinaries: look for each mapping's binary under
+ * $PPROF_BINARY_PATH (default ~/pprof/binaries) as DIR/BUILDID/NAME,
+ * DIR/BUILDID/(any file), DIR/FILE/BUILDID, DIR/NAME and DIR/FILE, and point the
+ * mapping at the first one found.
+ */
+static int locate_binaries(struct cp_profile *p)
+{
+    const char *sp = getenv("PPROF_BINARY_PATH");
+    char def[4096];
+    if (!sp || !*sp) {
+        const char *home = getenv("HOME");
+        snprintf(def, sizeof(def), "%s/pprof/binaries", home ? home : "");
+        sp = def;
+    }
+    char *paths = strdup(sp);
+    if (!paths)
+        return -ENOMEM;
+    for (size_t i = 0; i < p->n_mappings; i++) {
+        struct cp_mapping *m = &p->mappings[i];
+        const char *file = cp_profile_string(p, m->filename);
+        const char *bid = cp_profile_string(p, m->build_id);
+        const char *base = strrchr(file, '/');
+        base = base ? base + 1 : file;
+        char *found = NULL;
+        char *copy = strdup(paths), *save = NULL;
+        for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL;
+             dir && !found; dir = strtok_r(NULL, ":", &save)) {
+            char cand[8192];
+            if (*bid) {
+                snprintf(cand, sizeof(cand), "%s/%s/%s", dir, bid, base);
+                if (*base && usable_binary(cand, bid))
+                    found = strdup(cand);
+                snprintf(cand, sizeof(cand), "%s/%s", dir, bid);
+                DIR *d = found ? NULL : opendir(cand);
+                if (d) {
+                    struct dirent *e;
+                    while (!found && (e = readdir(d))) {
+                        if (e->d_name[0] == '.')
+                            continue;
+                        char f2[8192 + 256];
+                        snprintf(f2, sizeof(f2), "%s/%s", cand, e->d_name);
+                        if (usable_binary(f2, bid))
+                            found = strdup(f2);
+                    }
+                    closedir(d);
+                }
+                snprintf(cand, sizeof(cand), "%s/%s/%s", dir, file, bid);
+                if (!found && *file && usable_binary(cand, bid))
+                    found = strdup(cand);
+            }
+            if (!found && *file) {
+                snprintf(cand, sizeof(cand), "%s/%s", dir, base);
+                if (*base && usable_binary(cand, bid))
+                    found = strdup(cand);
+                snprintf(cand, sizeof(cand), "%s/%s", dir, file);
+                if (!found && usable_binary(cand, bid))
+                    found = strdup(cand);
+            }
+        }
+        free(copy);
+        if (found) {
+            int64_t idx = cp_profile_str(p, found);
+            free(found);
+            if (idx < 0) {
+                free(paths);
+                return -ENOMEM;
+            }
+            m->filename = idx;
+        }
+    }
+    free(paths);
+    return 0;
+}
+
 static int symbolize(const struct cp_pprof_cfg *c, struct cp_profile *p)
 {
+    int lr = locate_binaries(p);
+    if (lr < 0)
+        return lr;
     if (c->symbolize && (!strcmp(c->symbolize, "none") ||
                          !strcmp(c->symbolize, "no")))
         return 0;
@@ -559,8 +668,10 @@ static int symbolize(const struct cp_pprof_cfg *c, struct cp_profile *p)
             left++;
     }
     if (left)
-        fprintf(stderr, "cprof: %zu addresses have no binary named in the "
-                "profile; they stay unsymbolized\n", left);
+        fprintf(stderr, "cprof: %zu address%s no binary named in the "
+                "profile; %s unsymbolized\n", left,
+                left == 1 ? " has" : "es have",
+                left == 1 ? "it stays" : "they stay");
     return 0;
 }
 

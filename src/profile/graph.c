@@ -707,6 +707,10 @@ static int finish(struct cp_graph *g, struct cp_graph_int *gi,
             g->dropped_edges++;
             continue;
         }
+        /* pprof keeps in-edges from nodes the graph left out (no value,
+         * or negative with drop_negative): they still make a node
+         * "(inline)"; the model's edges link shown nodes only */
+        g->nodes[gi->pos[e->dst]].in_flags |= e->inl ? 1 : 2;
         if (gi->pos[e->src] < 0) {
             e->removed = true;
             continue;
@@ -926,13 +930,8 @@ size_t cp_graph_n_ids(const struct cp_graph *g)
 const char *cp_graph_inline_label(const struct cp_graph *g,
                                   const struct cp_graph_node *n)
 {
-    bool inl = false, noinl = false;
-    for (uint32_t i = 0; i < n->n_in; i++) {
-        if (g->edges[n->in[i]].inline_)
-            inl = true;
-        else
-            noinl = true;
-    }
+    (void)g;
+    bool inl = n->in_flags & 1, noinl = n->in_flags & 2;
     if (!inl)
         return "";
     return noinl ? "(partial-inline)" : "(inline)";

@@ -68,6 +68,7 @@ struct cp_graph_node {
     uint32_t *in, *out;
     uint32_t n_in, n_out;
     uint32_t id; /* index in the untrimmed node table (stable) */
+    uint8_t in_flags; /* incoming edges, shown or not: 1 inline, 2 not */
 };
 
 struct cp_graph_edge {

@@ -1773,6 +1773,33 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
     for (size_t i = 0; i < lp->nl; i++)
         if (lp->l[i].newid)
             order[lp->l[i].newid - 1] = i;
+    /* Go's printStackRecord hides runtime.goexit (and leading runtime
+     * frames): an address without a comment, above (towards the root of)
+     * a frame that has one, is runtime.goexit. Naming it keeps pprof's
+     * pruning of runtime frames what it is with the binary at hand. */
+    uint8_t *goexit = NULL;
+    if (lp->npcs) {
+        goexit = calloc(lp->nl + 1, 1);
+        if (!goexit) {
+            free(order);
+            return -ENOMEM;
+        }
+        for (size_t j = 0; j < lp->ns; j++) {
+            const struct lsample *s = &lp->s[j];
+            bool seen = false;
+            for (size_t q = 0; q < s->n; q++) {
+                size_t li = lp->sl[s->off + q];
+                uint64_t a = lp->l[li].addr;
+                bool commented = pc_find(lp, a) >= 0 ||
+                                 (a != UINT64_MAX && pc_find(lp, a + 1) >= 0);
+                if (commented)
+                    seen = true;
+                else if (seen)
+                    goexit[li] = 1;
+            }
+        }
+    }
+    int64_t goexit_name = 0;
     /* functions from comments, shared by (name, file) */
     struct cp_hindex fx = {0};
     struct fnctx fc = {p, 0, 0};
@@ -1785,13 +1812,28 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
         if (pf < 0 && ll->addr != UINT64_MAX)
             pf = pc_find(lp, ll->addr + 1);
         size_t nlines = pf >= 0 ? lp->pcs[pf].n : 0;
-        struct cp_location *loc = cp_profile_add_location(p, nlines);
+        bool is_goexit = pf < 0 && goexit && goexit[order[n]];
+        struct cp_location *loc =
+            cp_profile_add_location(p, is_goexit ? 1 : nlines);
         if (!loc) {
             r = -ENOMEM;
             break;
         }
         loc->address = ll->addr;
         loc->mapping_id = ll->map >= 0 ? (uint64_t)ll->map + 1 : 0;
+        if (is_goexit) {
+            if (!goexit_name) {
+                struct cp_function *fn = cp_profile_add_function(p);
+                int64_t nm = cp_profile_str(p, "runtime.goexit");
+                if (!fn || nm < 0) {
+                    r = -ENOMEM;
+                    break;
+                }
+                fn->name = fn->system_name = nm;
+                goexit_name = (int64_t)fn->id;
+            }
+            loc->lines[0].function_id = (uint64_t)goexit_name;
+        }
         for (size_t q = 0; q < nlines; q++) {
             const struct lframe *fr = &lp->fr[lp->pcs[pf].off + q];
             int64_t name = cp_profile_str(p, fr->func);
@@ -1834,6 +1876,7 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
         }
     }
     cp_hindex_free(&fx);
+    free(goexit);
     free(order);
     if (r)
         return r;

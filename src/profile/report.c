@@ -965,9 +965,10 @@ static FILE *open_source(const char *path, const char *search,
 static void src_load(struct src_file *sf, const char *search,
                      const char *trim)
 {
+    errno = 0;
     FILE *f = open_source(sf->path, search, trim);
     if (!f) {
-        sf->err = -ENOENT;
+        sf->err = errno ? -errno : -ENOENT;
         return;
     }
     char *line = NULL;
@@ -1098,6 +1099,12 @@ int cp_report_list(struct cp_report *r, const regex_t *re,
             for (size_t q = 0; q < nfiles; q++)
                 if (!strcmp(files[q].path, file))
                     sf = &files[q];
+            /* with no line to show pprof reads nothing, but still reports
+             * what an earlier read of the file found */
+            if (start > end && (!sf || !sf->err)) {
+                k = kend;
+                continue;
+            }
             if (!sf) {
                 struct src_file *nfp =
                     realloc(files, (nfiles + 1) * sizeof(*nfp));
@@ -1115,10 +1122,20 @@ int cp_report_list(struct cp_report *r, const regex_t *re,
                 char tp[4096];
                 trim_source_path(file, r->o.trim_path, search, tp,
                                  sizeof(tp));
-                e = cp_dynbuf_printf(out,
-                                     " Error: could not find file %s on "
-                                     "path %s\n",
-                                     tp, search ? search : "");
+                if (is_abs(tp)) {
+                    /* Go's os.Open error: "open PATH: no such file..." */
+                    char why[128];
+                    snprintf(why, sizeof(why), "%s", strerror(-sf->err));
+                    if (why[0] >= 'A' && why[0] <= 'Z')
+                        why[0] = (char)(why[0] - 'A' + 'a');
+                    e = cp_dynbuf_printf(out, " Error: open %s: %s\n", tp,
+                                         why);
+                } else {
+                    e = cp_dynbuf_printf(out,
+                                         " Error: could not find file %s "
+                                         "on path %s\n",
+                                         tp, search ? search : "");
+                }
                 k = kend;
                 continue;
             }
