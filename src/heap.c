@@ -669,6 +669,8 @@ static NOINLINE void *sample_alloc(size_t n, size_t align, bool zero,
     uint32_t st, b = UINT32_MAX;
     void *p = NULL;
 
+    if (n > CP_HEAP_REGION_MIN / 2)
+        return NULL; /* beyond what a sampled block can be: unsampled */
     cp_tls.in_cprof++;
     np = cp_unwind_here(pcs, WANT, 0);
     for (int i = 0; i < np && i < 16; i++) {
@@ -876,8 +878,10 @@ CP_EXPORT void free_aligned_sized(void *p, size_t al, size_t n)
 CP_EXPORT void *calloc(size_t a, size_t b)
 {
     size_t n;
-    if (CP_UNLIKELY(__builtin_mul_overflow(a, b, &n)))
-        return R(calloc)(a, b); /* ENOMEM, as glibc says */
+    if (CP_UNLIKELY(__builtin_mul_overflow(a, b, &n))) {
+        errno = ENOMEM; /* as glibc documents */
+        return NULL;
+    }
     if (CP_LIKELY(fast_ok(n)))
         return R(calloc)(a, b);
     return calloc_slow(a, b, n, RA());

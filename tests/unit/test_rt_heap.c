@@ -331,6 +331,7 @@ static void check_semantics(void)
 {
     unsigned char *p, *q;
     void *v = NULL;
+    volatile size_t half = SIZE_MAX / 2;
     int e;
 
     p = malloc(0);
@@ -360,10 +361,10 @@ static void check_semantics(void)
     assert_null(q);
 
     errno = 0;
-    assert_null(reallocarray(NULL, SIZE_MAX / 2, 3));
+    assert_null(reallocarray(NULL, half, 3));
     assert_int_equal(errno, ENOMEM);
     errno = 0;
-    assert_null(calloc(SIZE_MAX / 2, 3));
+    assert_null(calloc(half, 3));
     assert_int_equal(errno, ENOMEM);
     p = reallocarray(NULL, 10, 10);
     assert_non_null(p);
