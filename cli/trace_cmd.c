@@ -261,7 +261,8 @@ int cp_cmd_trace(int argc, char **argv)
 {
     const char *json = NULL, *perfetto = NULL, *pprof = NULL,
                *output = NULL, *http = NULL, *src = NULL;
-    bool no_browser = false, summary = false, do_dump = false;
+    bool no_browser = false, summary = false, do_dump = false,
+         summary_json = false;
     struct cp_dynbuf buf;
     struct cp_trace *t = NULL;
     char err[512];
@@ -302,6 +303,8 @@ int cp_cmd_trace(int argc, char **argv)
             val = &http;
         else if (IS("no_browser"))
             flag = &no_browser;
+        else if (IS("summary") && eq && !strcmp(eq + 1, "json"))
+            summary = summary_json = true;
         else if (IS("summary"))
             flag = &summary;
         else if (IS("dump"))
@@ -323,7 +326,8 @@ int cp_cmd_trace(int argc, char **argv)
                    "                 sched (runnable but not running)\n"
                    "  -summary       print regions, tasks and threads: "
                    "counts, durations, time\n"
-                   "                 running and blocked (the default)\n"
+                   "                 running and blocked (the default); "
+                   "-summary=json as JSON\n"
                    "  -dump          print every event\n"
                    "  -http=ADDR     open the trace viewer\n",
                    usage);
@@ -419,7 +423,17 @@ int cp_cmd_trace(int argc, char **argv)
         if (cp_tstats_compute(t, &s) < 0) {
             rc = cp_die("trace: out of memory");
         } else {
-            cp_tstats_print(t, &s, stdout);
+            if (summary_json) {
+                struct cp_dynbuf j;
+                cp_dynbuf_init(&j, (size_t)1 << 30);
+                if (cp_tstats_json(t, &s, &j) < 0 ||
+                    fwrite(j.data, 1, j.len, stdout) != j.len)
+                    rc = cp_die("trace: cannot write the summary");
+                putchar('\n');
+                cp_dynbuf_free(&j);
+            } else {
+                cp_tstats_print(t, &s, stdout);
+            }
             cp_tstats_free(&s);
         }
     }

@@ -451,7 +451,9 @@ static int on_event(const struct cp_trace_event *e, void *arg)
         th->first = rel;
     if (rel > th->last)
         th->last = rel;
-    if (!e->from_global)
+    /* what the writer counts: the thread's own events, not the LOST and
+     * CPU markers it adds */
+    if (!e->from_global && e->type != CP_TEV_LOST && e->type != CP_TEV_CPU)
         th->events++;
     switch (e->type) {
     case CP_TEV_REGION_BEGIN:
@@ -788,10 +790,23 @@ int cp_tstats_json(struct cp_trace *t, const struct cp_tstats *s,
                    struct cp_dynbuf *o)
 {
     cp_dynbuf_printf(o, "{\"duration_ns\":%lld,\"lost\":%llu,"
-                        "\"complete\":%s,",
+                        "\"complete\":%s,\"end_events\":%llu,"
+                        "\"end_dropped\":%llu,\"damaged\":%llu,"
+                        "\"unmatched_ends\":%llu,\"events\":{",
                      (long long)(s->end - s->start),
                      (unsigned long long)s->lost,
-                     cp_trace_complete(t) ? "true" : "false");
+                     cp_trace_complete(t) ? "true" : "false",
+                     (unsigned long long)cp_trace_end_events(t),
+                     (unsigned long long)cp_trace_end_dropped(t),
+                     (unsigned long long)cp_trace_damaged(t),
+                     (unsigned long long)s->unmatched_ends);
+    for (int i = 1, k = 0; i < CP_TEV__COUNT; i++) {
+        if (s->n_events[i])
+            cp_dynbuf_printf(o, "%s\"%s\":%llu", k++ ? "," : "",
+                             cp_trace_evtype_name(i),
+                             (unsigned long long)s->n_events[i]);
+    }
+    cp_dynbuf_addstr(o, "},");
     json_types(o, "regions", s->regions, s->n_regions);
     cp_dynbuf_addstr(o, ",");
     json_types(o, "tasks", s->tasks, s->n_tasks);
@@ -805,11 +820,13 @@ int cp_tstats_json(struct cp_trace *t, const struct cp_tstats *s,
         cp_json_str(o, th->name, strlen(th->name));
         cp_dynbuf_printf(
             o,
-            ",\"running_ns\":%lld,\"runnable_ns\":%lld,\"blocked_ns\":%lld,"
+            ",\"unreported_lost\":%llu,\"regions\":%llu,"
+            "\"running_ns\":%lld,\"runnable_ns\":%lld,\"blocked_ns\":%lld,"
             "\"sync_ns\":%lld,\"syscall_ns\":%lld,\"sleep_ns\":%lld,"
             "\"join_ns\":%lld,\"samples\":%llu,\"events\":%llu,\"lost\":%llu,"
             "\"precise\":%s}",
-            (long long)th->running, (long long)th->runnable,
+            (unsigned long long)cp_trace_unreported(t, th->tid),
+            (unsigned long long)th->regions, (long long)th->running, (long long)th->runnable,
             (long long)th->blocked, (long long)th->blocked_sync,
             (long long)th->blocked_syscall, (long long)th->blocked_sleep,
             (long long)th->blocked_join, (unsigned long long)th->samples,

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * simple.c - the Go notes' first snippet, in C: start a CPU profile, do
- * some work, stop. The Go original:
+ * simple.c - the Go notes' first snippet, in C: start a CPU profile and
+ * an execution trace, do some work, stop. The Go original:
  *
  *     f, _ := os.Create("cpu.prof")
  *     pprof.StartCPUProfile(f)
  *     defer pprof.StopCPUProfile()
+ *     t, _ := os.Create("trace.out")
+ *     trace.Start(t)
+ *     defer trace.Stop()
  *
  * Build against cprof (`cc simple.c $(pkg-config --cflags --libs cprof)`),
  * run, then look at the profile:
@@ -15,11 +18,14 @@
  * The work is three functions with recognizable names, measured here
  * (perf) at about 50% (count_primes), 30% (fib, deeply recursive) and 20%
  * (sort_floats, most of it under libc's qsort) of 1.2 s of CPU time.
- * An optional argument names the profile file instead of cpu.prof.
+ * An optional argument names the profile file instead of cpu.prof; the
+ * trace goes to trace.out beside it, each piece of work in a region
+ * (`cprof trace trace.out` for the tables, -json=OUT for Perfetto).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cprof.h"
 
@@ -82,24 +88,46 @@ static volatile long prime_limit = 2500000, fib_n = 39, results[3];
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "cpu.prof";
+    char trace[4096];
+    const char *slash = strrchr(path, '/');
+
+    /* trace.out in the profile's directory */
+    snprintf(trace, sizeof trace, "%.*strace.out",
+             slash ? (int)(slash - path + 1) : 0, path);
 
     if (cprof_cpu_start(path)) {
         fprintf(stderr, "simple: cannot start the CPU profile: %s\n",
                 cprof_strerror());
         return 1;
     }
+    if (cprof_trace_start(trace)) {
+        fprintf(stderr, "simple: cannot start the trace: %s\n",
+                cprof_strerror());
+        return 1;
+    }
 
+    cprof_region_begin("count_primes");
     results[0] = count_primes(prime_limit);
+    cprof_region_end();
+    cprof_region_begin("fib");
     results[1] = fib((int)fib_n);
+    cprof_region_end();
+    cprof_region_begin("sort_floats");
     double median = sort_floats(16, 100000);
+    cprof_region_end();
 
+    if (cprof_trace_stop()) {
+        fprintf(stderr, "simple: cannot write the trace: %s\n",
+                cprof_strerror());
+        return 1;
+    }
     if (cprof_cpu_stop()) {
         fprintf(stderr, "simple: cannot write the CPU profile: %s\n",
                 cprof_strerror());
         return 1;
     }
     printf("simple: %ld primes, fib(%ld) = %ld, median %.3f; CPU profile in "
-           "%s\n",
-           results[0], fib_n, results[1], median / 16, path);
+           "%s, trace in %s\n",
+           results[0], fib_n, results[1], median / 16, path, trace);
     return 0;
 }

@@ -57,6 +57,7 @@
 #include "cp_assert.h"
 #include "cpu.h"
 #include "cprof.h"
+#include "init.h"
 #include "modules.h"
 #include "sampbuf.h"
 #include "sampler.h"
@@ -1647,9 +1648,9 @@ int cp_trace_end(const char *origin)
     gq_open = false;
     pthread_mutex_unlock(&gq_lock);
     flush_pass(true);
+    emit_sync(); /* the end of the trace, before the symbols' time */
     emit_mappings();
     emit_symbols();
-    emit_sync();
     emit_end();
     flush_out();
     atomic_store(&st_events_done, done_events);
@@ -1853,7 +1854,7 @@ static const struct trace_window trace_window = {
 
 void cp_trace_init_from_env(void)
 {
-    const char *file = getenv("CPROF_TRACE");
+    const char *file = cp_getenv("CPROF_TRACE");
     char *path;
 
     if (cp_http_register_window)
@@ -1873,7 +1874,7 @@ void cp_trace_init_from_env(void)
         fprintf(stderr, "cprof: %s; tracing stays off\n", cprof_strerror());
     } else {
         env_started = true;
-        atexit(at_exit);
+        cp_on_exit(at_exit);
     }
     free(path);
 }
