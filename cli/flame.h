@@ -72,8 +72,6 @@ struct cp_flame {
     struct cp_graph g; /* owns the names */
     char **labels;
     size_t n_labels, cap_nodes, cap_funcs;
-    uint32_t *hash;
-    size_t hash_cap;
 };
 
 /* Build the tree. p must be aggregated (cp_filter_aggregate) with

@@ -54,6 +54,7 @@ struct webui {
     unsigned version; /* bumped by refresh */
     const struct cp_webui_opts *o;
     char initial_query[4096];
+    const char *initial_kv[20]; /* the same as name, value, ..., NULL */
     /* the last flame tree, for the query string fkey */
     char *fkey;
     struct cp_profile fprof;
@@ -79,6 +80,30 @@ static const char *arg(struct cp_http_req *rq, const char *name)
 {
     const char *v = cp_http_arg(rq, name);
     return v && *v ? v : NULL;
+}
+
+/* The arguments of a request, or of the warm-up (kv: name, value, ...,
+ * NULL) when there is no request. */
+struct args {
+    struct cp_http_req *rq;
+    const char *const *kv;
+};
+
+static const char *argv_(const struct args *a, const char *name)
+{
+    if (a->rq)
+        return arg(a->rq, name);
+    for (const char *const *p = a->kv; p && *p; p += 2)
+        if (!strcmp(p[0], name))
+            return p[1] && *p[1] ? p[1] : NULL;
+    return NULL;
+}
+
+/* An error for the request (queued), or on stderr for the warm-up. */
+static void fail(const struct args *a, int status, const char *msg)
+{
+    if (a->rq)
+        cp_http_error(a->rq, status, "%s", msg);
 }
 
 /* pprof's computeTotal: |values|, of the base alone in a diff */
@@ -108,20 +133,20 @@ static int64_t compute_total(const struct cp_profile *p, int si)
  * defgran; defgran -1 leaves it as it is (the source view needs lines).
  * On failure the reply (400) is already queued and -1 returned.
  */
-static int prepare(struct webui *w, struct cp_http_req *rq, int defgran,
-                   struct view *v)
+static int prepare_args(struct webui *w, const struct args *a, int defgran,
+                        struct view *v)
 {
     char err[1024];
     memset(v, 0, sizeof(*v));
     cp_dynbuf_init(&v->warn, 64 << 10);
     int r = cp_profile_copy(&w->prof, &v->p);
     if (r < 0) {
-        cp_http_error(rq, 500, "out of memory copying the profile");
+        fail(a, 500, "out of memory copying the profile");
         return -1;
     }
-    r = cp_sample_index(&v->p, arg(rq, "si"), err, sizeof(err));
+    r = cp_sample_index(&v->p, argv_(a, "si"), err, sizeof(err));
     if (r < 0) {
-        cp_http_error(rq, 400, "%s", err);
+        fail(a, 400, err);
         return -1;
     }
     v->si = r;
@@ -131,27 +156,27 @@ static int prepare(struct webui *w, struct cp_http_req *rq, int defgran,
              cp_profile_string(&v->p, v->p.sample_types[r].unit));
     v->total = compute_total(&v->p, v->si);
     struct cp_filter_opts fo = {
-        .focus = arg(rq, "focus"),
-        .ignore = arg(rq, "ignore"),
-        .hide = arg(rq, "hide"),
-        .show = arg(rq, "show"),
-        .show_from = arg(rq, "show_from"),
-        .tagfocus = arg(rq, "tagfocus"),
-        .tagignore = arg(rq, "tagignore"),
+        .focus = argv_(a, "focus"),
+        .ignore = argv_(a, "ignore"),
+        .hide = argv_(a, "hide"),
+        .show = argv_(a, "show"),
+        .show_from = argv_(a, "show_from"),
+        .tagfocus = argv_(a, "tagfocus"),
+        .tagignore = argv_(a, "tagignore"),
     };
     r = cp_filter_apply(&v->p, &fo, &v->warn, err, sizeof(err));
     if (r < 0) {
-        cp_http_error(rq, 400, "%s", r == -ENOMEM ? "out of memory" : err);
+        fail(a, 400, r == -ENOMEM ? "out of memory" : err);
         return -1;
     }
     int g = defgran;
-    const char *gs = defgran >= 0 ? arg(rq, "g") : NULL;
+    const char *gs = defgran >= 0 ? argv_(a, "g") : NULL;
     if (gs) {
         g = cp_granularity_parse(gs);
         if (g < 0) {
-            cp_http_error(rq, 400, "unknown granularity %s (functions, "
-                                   "filefunctions, files, lines or "
-                                   "addresses)", gs);
+            snprintf(err, sizeof(err), "unknown granularity %s (functions, "
+                     "filefunctions, files, lines or addresses)", gs);
+            fail(a, 400, err);
             return -1;
         }
     }
@@ -159,7 +184,7 @@ static int prepare(struct webui *w, struct cp_http_req *rq, int defgran,
     v->fn_files = malloc((nf + 1) * sizeof(*v->fn_files));
     v->fn_lines = malloc((nf + 1) * sizeof(*v->fn_lines));
     if (!v->fn_files || !v->fn_lines) {
-        cp_http_error(rq, 500, "out of memory");
+        fail(a, 500, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < nf; i++) {
@@ -169,6 +194,13 @@ static int prepare(struct webui *w, struct cp_http_req *rq, int defgran,
     if (g >= 0)
         cp_filter_aggregate(&v->p, (enum cp_granularity)g, false);
     return 0;
+}
+
+static int prepare(struct webui *w, struct cp_http_req *rq, int defgran,
+                   struct view *v)
+{
+    struct args a = {rq, NULL};
+    return prepare_args(w, &a, defgran, v);
 }
 
 static void view_free(struct view *v)
@@ -307,7 +339,7 @@ static int api_meta(struct cp_http_req *rq, void *ctx)
 
 /* The cache key: the query without the arguments that only pick a part of
  * the tree. */
-static char *flame_key(struct webui *w, struct cp_http_req *rq)
+static char *flame_key(struct webui *w, const struct args *a)
 {
     static const char *const keys[] = {"si",        "focus",    "ignore",
                                        "hide",      "show",     "show_from",
@@ -317,7 +349,7 @@ static char *flame_key(struct webui *w, struct cp_http_req *rq)
     cp_dynbuf_init(&b, 1 << 20);
     cp_dynbuf_printf(&b, "v%u", w->version);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-        const char *v = arg(rq, keys[i]);
+        const char *v = argv_(a, keys[i]);
         cp_dynbuf_printf(&b, "\x1f%s=%s", keys[i], v ? v : "");
     }
     size_t len;
@@ -348,69 +380,170 @@ static size_t split_path(char *s, const char **out, size_t max)
     return n;
 }
 
+/*
+ * Make the cached tree the one for a's filters; w->lock held. 0, or -1
+ * after queueing the error (for a request).
+ */
+static int flame_ensure(struct webui *w, const struct args *a)
+{
+    char *key = flame_key(w, a);
+    if (!key) {
+        fail(a, 500, "out of memory");
+        return -1;
+    }
+    if (w->have_flame && !strcmp(key, w->fkey)) {
+        free(key);
+        return 0;
+    }
+    if (w->have_flame) {
+        cp_flame_free(&w->flame);
+        cp_profile_free(&w->fprof);
+        free(w->fkey);
+        w->fkey = NULL;
+        w->have_flame = false;
+    }
+    struct view v;
+    if (prepare_args(w, a, CP_GRAN_FUNCTIONS, &v) < 0) {
+        view_free(&v);
+        free(key);
+        return -1;
+    }
+    struct cp_flame_opts fo = {.sample_index = v.si,
+                               .group = argv_(a, "group"),
+                               .fn_files = v.fn_files,
+                               .fn_lines = v.fn_lines};
+    int r = cp_flame_build(&w->flame, &v.p, &fo);
+    if (r < 0) {
+        view_free(&v);
+        free(key);
+        char msg[128];
+        snprintf(msg, sizeof(msg), "could not build the flame graph: %s",
+                 strerror(-r));
+        fail(a, 500, msg);
+        return -1;
+    }
+    w->fprof = v.p; /* the tree's names point into it */
+    memset(&v.p, 0, sizeof(v.p));
+    w->ftotal = v.total;
+    snprintf(w->fwarn, sizeof(w->fwarn), "%s",
+             v.warn.data ? v.warn.data : "");
+    view_free(&v);
+    w->fkey = key;
+    w->have_flame = true;
+    return 0;
+}
+
+/* The node named by the request's root= path (0 without one), or -1 after
+ * queueing a 404. w->lock held. */
+static long find_root(struct webui *w, struct cp_http_req *rq)
+{
+    const char *rs = cp_http_arg(rq, "root");
+    if (!rs || !*rs)
+        return 0;
+    char *copy = strdup(rs);
+    const char **names = malloc((strlen(rs) + 1) * sizeof(*names));
+    long found = -1;
+    if (copy && names) {
+        size_t n = split_path(copy, names, strlen(rs) + 1);
+        found = cp_flame_find(&w->flame, names, n);
+    }
+    free(copy);
+    free(names);
+    if (found < 0)
+        cp_http_error(rq, 404, "no frame %s in this flame graph", rs);
+    return found;
+}
+
+/*
+ * /api/search?q=RE: the share of the flame graph's frames matching RE
+ * (POSIX ERE on the frame's name), each sample counted once (a matching
+ * frame's subtree is not searched further), over the whole tree and under
+ * the root= frame. Computed here on the full tree: the page holds only the
+ * frames wide enough to draw.
+ */
+static int api_search(struct cp_http_req *rq, void *ctx)
+{
+    struct webui *w = ctx;
+    regex_t re;
+    const char *q = arg(rq, "q");
+    char err[512];
+    if (!q)
+        return cp_http_error(rq, 400, "missing q= (a regular expression)");
+    if (cp_regex_compile(&re, "search", q, err, sizeof(err)) < 0)
+        return cp_http_error(rq, 400, "%s", err);
+    struct args a = {rq, NULL};
+    int ret = 0;
+    uint8_t *m = NULL;
+    uint32_t *stack = NULL;
+    pthread_mutex_lock(&w->lock);
+    if (flame_ensure(w, &a) < 0)
+        goto out;
+    long root = find_root(w, rq);
+    if (root < 0)
+        goto out;
+    const struct cp_flame *f = &w->flame;
+    m = malloc(f->n_funcs + 1); /* 0 unknown, 1 no, 2 yes */
+    stack = malloc((f->n_nodes + 1) * sizeof(*stack));
+    if (!m || !stack) {
+        ret = cp_http_error(rq, 500, "out of memory");
+        goto out;
+    }
+    memset(m, 0, f->n_funcs + 1);
+    int64_t sum[2] = {0, 0}, bsum[2] = {0, 0};
+    /* pass 0: the whole tree; pass 1: under root */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t sp = 0;
+        stack[sp++] = pass ? (uint32_t)root : 0;
+        while (sp) {
+            const struct cp_flame_node *n = &f->nodes[stack[--sp]];
+            if (n->func != UINT32_MAX) {
+                if (!m[n->func])
+                    m[n->func] =
+                        cp_regex_match(&re, f->funcs[n->func].name) ? 2 : 1;
+                if (m[n->func] == 2) {
+                    sum[pass] += n->total;
+                    bsum[pass] += n->btotal;
+                    continue;
+                }
+            }
+            for (uint32_t c = n->first_child; c; c = f->nodes[c].next_sibling)
+                stack[sp++] = c;
+        }
+    }
+    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "matched",
+                          (json_int_t)sum[0], "base_matched",
+                          (json_int_t)bsum[0], "total", (json_int_t)w->ftotal,
+                          "tree_total", (json_int_t)f->nodes[0].total,
+                          "root_matched", (json_int_t)sum[1], "root_total",
+                          (json_int_t)f->nodes[root].total, "root_base",
+                          (json_int_t)bsum[1]);
+    pthread_mutex_unlock(&w->lock);
+    free(m);
+    free(stack);
+    regfree(&re);
+    return reply_json(rq, j);
+out:
+    pthread_mutex_unlock(&w->lock);
+    free(m);
+    free(stack);
+    regfree(&re);
+    return ret;
+}
+
 static int api_flame(struct cp_http_req *rq, void *ctx)
 {
     struct webui *w = ctx;
-    char *key = flame_key(w, rq);
-    if (!key)
-        return cp_http_error(rq, 500, "out of memory");
+    struct args a = {rq, NULL};
+    char *key = NULL;
+    int ret = 0;
     pthread_mutex_lock(&w->lock);
-    int ret;
-    if (!w->have_flame || strcmp(key, w->fkey)) {
-        if (w->have_flame) {
-            cp_flame_free(&w->flame);
-            cp_profile_free(&w->fprof);
-            free(w->fkey);
-            w->fkey = NULL;
-            w->have_flame = false;
-        }
-        struct view v;
-        if (prepare(w, rq, CP_GRAN_FUNCTIONS, &v) < 0) {
-            view_free(&v);
-            ret = 0;
-            goto out;
-        }
-        struct cp_flame_opts fo = {.sample_index = v.si,
-                                   .group = arg(rq, "group"),
-                                   .fn_files = v.fn_files,
-                                   .fn_lines = v.fn_lines};
-        int r = cp_flame_build(&w->flame, &v.p, &fo);
-        if (r < 0) {
-            view_free(&v);
-            ret = cp_http_error(rq, 500, "could not build the flame graph: %s",
-                                strerror(-r));
-            goto out;
-        }
-        w->fprof = v.p; /* the tree's names point into it */
-        memset(&v.p, 0, sizeof(v.p));
-        w->ftotal = v.total;
-        snprintf(w->fwarn, sizeof(w->fwarn), "%s",
-                 v.warn.data ? v.warn.data : "");
-        view_free(&v);
-        w->fkey = key;
-        key = NULL;
-        w->have_flame = true;
-    }
+    if (flame_ensure(w, &a) < 0)
+        goto out;
     /* the part of the tree asked for */
-    uint32_t rootn = 0;
-    const char *rs = cp_http_arg(rq, "root");
-    if (rs && *rs) {
-        char *copy = strdup(rs);
-        const char **names = malloc((strlen(rs) + 1) * sizeof(*names));
-        long found = -1;
-        if (copy && names) {
-            size_t n = split_path(copy, names, strlen(rs) + 1);
-            found = cp_flame_find(&w->flame, names, n);
-        }
-        free(copy);
-        free(names);
-        if (found < 0) {
-            ret = cp_http_error(rq, 404, "no frame %s in this flame graph",
-                                rs);
-            goto out;
-        }
-        rootn = (uint32_t)found;
-    }
+    long found = find_root(w, rq);
+    if (found < 0)
+        goto out;
+    uint32_t rootn = (uint32_t)found;
     double minfrac = FLAME_MINFRAC;
     const char *mf = arg(rq, "minfrac");
     if (mf) {
@@ -763,6 +896,7 @@ static const struct cp_http_route routes[] = {
     {"/graph", page, CP_HTTP_GET},
     {"/api/meta", api_meta, CP_HTTP_GET},
     {"/api/flame", api_flame, CP_HTTP_GET},
+    {"/api/search", api_search, CP_HTTP_GET},
     {"/api/top", api_top, CP_HTTP_GET},
     {"/api/peek", api_peek, CP_HTTP_GET},
     {"/api/source", api_source, CP_HTTP_GET},
@@ -773,11 +907,31 @@ static const struct cp_http_route routes[] = {
     {"/static/", cp_http_serve_asset, CP_HTTP_GET | CP_HTTP_PREFIX},
 };
 
-static void add_initial(struct cp_dynbuf *b, const char *key,
-                        const char *val)
+/* Build the default flame graph while the browser starts, so that the
+ * first page shows it without waiting. */
+static void *warm_up(void *arg)
+{
+    struct webui *w = arg;
+    struct args a = {NULL, w->initial_kv};
+    pthread_mutex_lock(&w->lock);
+    flame_ensure(w, &a);
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static void add_initial(struct webui *w, struct cp_dynbuf *b,
+                        const char *key, const char *val)
 {
     if (!val || !*val)
         return;
+    size_t n = 0;
+    while (w->initial_kv[n])
+        n += 2;
+    if (n + 2 < sizeof(w->initial_kv) / sizeof(w->initial_kv[0])) {
+        w->initial_kv[n] = key;
+        w->initial_kv[n + 1] = val;
+        w->initial_kv[n + 2] = NULL;
+    }
     if (b->len)
         cp_dynbuf_addstr(b, "&");
     cp_dynbuf_printf(b, "%s=", key);
@@ -818,15 +972,15 @@ int cp_webui_serve(struct cp_profile *p, const struct cp_webui_opts *o)
     }
     struct cp_dynbuf iq;
     cp_dynbuf_init(&iq, sizeof(w->initial_query) - 1);
-    add_initial(&iq, "si", o->sample_index);
-    add_initial(&iq, "focus", o->focus);
-    add_initial(&iq, "ignore", o->ignore);
-    add_initial(&iq, "hide", o->hide);
-    add_initial(&iq, "show", o->show);
-    add_initial(&iq, "tagfocus", o->tagfocus);
-    add_initial(&iq, "tagignore", o->tagignore);
+    add_initial(w, &iq, "si", o->sample_index);
+    add_initial(w, &iq, "focus", o->focus);
+    add_initial(w, &iq, "ignore", o->ignore);
+    add_initial(w, &iq, "hide", o->hide);
+    add_initial(w, &iq, "show", o->show);
+    add_initial(w, &iq, "tagfocus", o->tagfocus);
+    add_initial(w, &iq, "tagignore", o->tagignore);
     if (o->granularity && strcmp(o->granularity, "functions"))
-        add_initial(&iq, "g", o->granularity);
+        add_initial(w, &iq, "g", o->granularity);
     snprintf(w->initial_query, sizeof(w->initial_query), "%s",
              iq.data ? iq.data : "");
     cp_dynbuf_free(&iq);
@@ -853,10 +1007,14 @@ int cp_webui_serve(struct cp_profile *p, const struct cp_webui_opts *o)
             fclose(f);
         }
     }
+    pthread_t warm;
+    bool warming = pthread_create(&warm, NULL, warm_up, w) == 0;
     if (o->open_browser)
         cp_httpd_open_browser(url);
     cp_httpd_wait_signal();
     cp_httpd_stop(d);
+    if (warming)
+        pthread_join(warm, NULL);
     ret = 0;
 out:
     if (w->have_flame) {

@@ -16,21 +16,26 @@
 (() => {
   const C = cprof;
   const ROW = 18; // px per row of frames
-  const MIN_PX = 0.5; // narrower frames are not drawn
+  const MIN_PX = 1; // narrower frames are not drawn, nor sent
   const LABEL_PX = 22; // narrower frames carry no text
   const FONT = '12px ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace';
   const HL = '#e040fb'; // search matches
 
   let main = null; // {key, data}: the whole tree for the current filters
   let sub = null; // {key, f, data}: a subtree fetched for a deep zoom
+  // subtrees asked for ahead of a click (hovering a frame whose detail was
+  // left out starts its request): dataKey + path -> Promise of data
+  const prefetched = new Map();
   let view = null; // {data, root, anc: [frames above the zoom root]}
   let frames = []; // drawn frames, for hit tests and tests
   let rows = []; // rows[r]: frames of row r, by x
   let nrows = 0;
   let charW = 7.2;
   let searchRe = null;
+  // what tests and the benchmark read: actionAt is when the last click or
+  // search began, doneAt when its drawing ended (performance.now())
   const stats = { draws: 0, lastDrawMs: 0, firstDrawAt: 0, searchShare: null,
-    zoom: [], drawn: 0, ready: false, loads: 0 };
+    zoom: [], drawn: 0, ready: false, loads: 0, actionAt: 0, doneAt: 0 };
   window.__cprofFlame = stats;
   Object.defineProperty(window, '__cprofFrames', {
     configurable: true,
@@ -164,10 +169,19 @@
   }
 
   async function load(extra) {
-    const p = C.filterParams({ group: C.get('group') });
+    // the server leaves out what would be narrower than MIN_PX here
+    const p = C.filterParams({ group: C.get('group'),
+      minfrac: (MIN_PX / canvasWidth()).toPrecision(2) });
     for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
     stats.loads++;
-    return parse(await C.api('flame', p, extra && extra.root ? 'quiet' : undefined));
+    const t0 = performance.now();
+    const resp = await C.api('flame', p, extra && extra.root ? 'quiet' : undefined);
+    const t1 = performance.now();
+    const d = parse(resp);
+    stats.fetchMs = t1 - t0;
+    stats.parseMs = performance.now() - t1;
+    stats.nodes = d.n;
+    return d;
   }
 
   // ---- layout and drawing ----------------------------------------------
@@ -234,8 +248,9 @@
     for (const r2 of rows) r2.sort((a, b) => a.x - b.x);
   }
 
+  let flameUp = false; // orientation of the current drawing
   function yOf(row) {
-    return C.get('o') === 'flame' ? (nrows - 1 - row) * ROW : row * ROW;
+    return flameUp ? (nrows - 1 - row) * ROW : row * ROW;
   }
 
   function funcInfo(f) {
@@ -255,15 +270,35 @@
       : 'rgb(' + mix(215, 55) + ',' + mix(215, 105) + ',' + mix(225, 225) + ')';
   }
 
+  // Colours by index into a palette, so that grouping frames by colour
+  // needs no string work per frame.
+  const palette = [];
+  const paletteIdx = new Map();
+  function colorIndex(c) {
+    let k = paletteIdx.get(c);
+    if (k === undefined) {
+      k = palette.length;
+      palette.push(c);
+      paletteIdx.set(c, k);
+    }
+    return k;
+  }
+  const GREY = colorIndex('#d6d6de'), LABEL = colorIndex('#c9cbd6'), HLI = colorIndex(HL);
+
   function colorOf(f) {
-    if (f.match) return HL;
-    if (!f.d) return '#d6d6de';
+    if (f.match) return HLI;
+    if (!f.d) return GREY;
     const d = f.d, i = f.i;
-    if (d.func[i] < 0) return '#d6d6de';
-    if (d.diff) return diffColor(d.total[i], d.btotal[i]);
-    const info = funcInfo(f);
-    if (info.label) return '#c9cbd6';
-    return C.frameColor(f.name, info.file, info.lib);
+    const k = d.func[i];
+    if (k < 0) return GREY;
+    if (d.diff) return colorIndex(diffColor(d.total[i], d.btotal[i]));
+    if (!d.colors) d.colors = new Int32Array(d.fn.name.length).fill(-1);
+    let c = d.colors[k];
+    if (c < 0) {
+      c = d.fn.label[k] ? LABEL : colorIndex(C.frameColor(d.fn.name[k], d.fn.file[k], d.fn.lib[k]));
+      d.colors[k] = c;
+    }
+    return c;
   }
 
   function fit(name, px) {
@@ -278,10 +313,13 @@
     const W = canvasWidth();
     const H = Math.max(nrows * ROW, ROW);
     const dpr = window.devicePixelRatio || 1;
-    cv.style.width = W + 'px';
-    cv.style.height = H + 'px';
-    cv.width = Math.round(W * dpr);
-    cv.height = Math.round(H * dpr);
+    const pw = Math.round(W * dpr), ph = Math.round(H * dpr);
+    if (cv.width !== pw || cv.height !== ph) {
+      cv.style.width = W + 'px';
+      cv.style.height = H + 'px';
+      cv.width = pw;
+      cv.height = ph;
+    }
     const ctx = cv.getContext('2d');
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.clearRect(0, 0, W, H);
@@ -289,20 +327,36 @@
     ctx.textBaseline = 'middle';
     charW = ctx.measureText('MMMMMMMMMM').width / 10 || charW;
     const dim = !!searchRe;
+    // grouped by colour (and dimming): one style change per colour, not
+    // per frame
+    const groups = [];
     for (const f of frames) {
-      const y = yOf(f.row);
-      const c = colorOf(f);
-      ctx.globalAlpha = dim && !f.match && !f.anc ? 0.55 : 1;
-      ctx.fillStyle = c;
-      ctx.fillRect(f.x, y, f.w > 2 ? f.w - 1 : f.w, ROW - 1);
-      if (f.w >= LABEL_PX) {
-        const text = fit(f.name, f.w - 6);
-        if (text) {
-          ctx.fillStyle = f.match ? '#fff' : '#111';
-          ctx.fillText(text, f.x + 3, y + ROW / 2);
-        }
+      const ci = colorOf(f);
+      f.color = palette[ci];
+      const g = ci * 2 + (dim && !f.match && !f.anc ? 1 : 0);
+      (groups[g] || (groups[g] = [])).push(f);
+    }
+    for (let g = 0; g < groups.length; g++) {
+      const list = groups[g];
+      if (!list) continue;
+      ctx.globalAlpha = g & 1 ? 0.55 : 1;
+      ctx.fillStyle = palette[g >> 1];
+      // whole pixels: sub-pixel rectangles are anti-aliased, ~50x slower
+      for (const f of list) {
+        const x0 = Math.round(f.x);
+        let w = Math.round(f.x + f.w) - x0;
+        if (w > 2) w -= 1;
+        else if (w < 1) w = 1;
+        ctx.fillRect(x0, yOf(f.row), w, ROW - 1);
       }
-      f.color = c;
+    }
+    ctx.globalAlpha = 1;
+    for (const f of frames) {
+      if (f.w < LABEL_PX) continue;
+      const text = fit(f.name, f.w - 6);
+      if (!text) continue;
+      ctx.fillStyle = f.match ? '#fff' : '#111';
+      ctx.fillText(text, f.x + 3, yOf(f.row) + ROW / 2);
     }
     ctx.globalAlpha = 1;
   }
@@ -333,48 +387,73 @@
     };
     for (const f of frames) f.match = !!(f.d && f.i >= 0 && matches(f.d, f.i));
     const out = C.$('search-result');
-    if (!searchRe) {
+    const sh = share && share.q === q ? share.resp : null;
+    if (q && share && share.q === q && share.error) {
+      inp.classList.add('bad');
+      inp.title = share.error;
+    }
+    if (!q || !sh) {
       stats.searchShare = null;
-      out.textContent = '';
+      out.textContent = q && share && share.q === q && share.error ? share.error : '';
       return;
     }
-    // share: matching frames with no matching ancestor, over the whole
-    // tree (main), and within the zoomed frame
-    const share = (d, r) => {
-      let sum = 0;
-      const end = d.end[r];
-      for (let i = r; i < end; i++) {
-        if (matches(d, i)) {
-          sum += d.total[i];
-          i = d.end[i] - 1;
-        }
-      }
-      return sum;
-    };
+    // the share is the server's: it holds every frame, the page only those
+    // wide enough to draw
     const m = main.data;
-    const all = m.all || m.total[0];
-    const sum = share(m, 0);
-    stats.searchShare = all ? sum / Math.abs(all) : 0;
-    let text = 'Matched ' + C.pct(sum, all) + ' of total (' + C.fmtValue(sum, m.unit) + ')';
+    const all = sh.total || sh.tree_total;
+    stats.searchShare = all ? sh.matched / Math.abs(all) : 0;
+    let text = 'Matched ' + C.pct(sh.matched, all) + ' of total (' + C.fmtValue(sh.matched, m.unit) + ')';
     if (view.root !== 0 || view.data !== m) {
-      const z = share(view.data, view.root);
-      text += ', ' + C.pct(z, view.data.total[view.root]) + ' of the zoomed frame';
+      text += ', ' + C.pct(sh.root_matched, sh.root_total) + ' of the zoomed frame';
     }
     out.textContent = text;
+  }
+
+  // The share of the search, from /api/search (cached per filters, search
+  // and zoom).
+  let share = null; // {key, q, resp | error}
+  async function ensureShare() {
+    const q = C.get('q');
+    if (!q) return;
+    const key = dataKey() + '|' + q + '|' + C.get('f');
+    if (share && share.key === key) return;
+    try {
+      new RegExp(q); // eslint-disable-line no-new
+    } catch (e) {
+      share = { key, q, error: e.message };
+      return;
+    }
+    const p = C.filterParams({ group: C.get('group'), q, root: C.get('f') });
+    const inp = C.$('search');
+    try {
+      share = { key, q, resp: await C.api('search', p, 'quiet') };
+    } catch (e) {
+      share = { key, q, error: e.status === 400 ? e.message : '' };
+      if (e.status === 400) {
+        inp.classList.add('bad');
+        inp.title = e.message;
+      }
+    }
   }
 
   function draw() {
     if (!view || C.$('view-flamegraph').hidden) return;
     const t0 = performance.now();
+    flameUp = C.get('o') === 'flame';
     layout();
+    const t1 = performance.now();
     applySearch();
+    const t2 = performance.now();
     paint();
+    const t3 = performance.now();
     breadcrumb();
+    stats.phases = [t1 - t0, t2 - t1, t3 - t2, performance.now() - t3];
     stats.lastDrawMs = performance.now() - t0;
     stats.draws++;
     stats.drawn = frames.length;
     stats.zoom = pathOf(view.data, view.root);
-    if (!stats.firstDrawAt) stats.firstDrawAt = performance.now();
+    stats.doneAt = performance.now();
+    if (!stats.firstDrawAt) stats.firstDrawAt = stats.doneAt;
     stats.ready = true;
   }
 
@@ -402,7 +481,7 @@
     const r = cv.getBoundingClientRect();
     const x = ev.clientX - r.left, y = ev.clientY - r.top;
     let row = Math.floor(y / ROW);
-    if (C.get('o') === 'flame') row = nrows - 1 - row;
+    if (flameUp) row = nrows - 1 - row;
     const list = rows[row];
     if (!list) return null;
     let lo = 0, hi = list.length - 1;
@@ -452,15 +531,27 @@
       return;
     }
     canvas().style.cursor = 'pointer';
+    if (!f.anc && f.d && needsDetail(f.d, f.i)) prefetch(pathOf(f.d, f.i));
     C.tooltip(ev.clientX, ev.clientY, (t) => {
       t.append(C.el('div', { class: 'name' }, f.name));
       for (const l of tipLines(f)) t.append(C.el('div', null, l));
     });
   }
 
+  function prefetch(names) {
+    const fs = encodePath(names);
+    const pk = dataKey() + '|' + fs;
+    if (prefetched.has(pk)) return;
+    if (prefetched.size >= 8) prefetched.delete(prefetched.keys().next().value);
+    const pr = load({ root: fs });
+    pr.catch(() => prefetched.delete(pk));
+    prefetched.set(pk, pr);
+  }
+
   function onClick(ev) {
     const f = frameAt(ev);
     if (!f) return;
+    stats.actionAt = performance.now();
     C.tooltip(0, 0, null);
     if (f.anc) {
       // zoom out to this ancestor
@@ -522,7 +613,10 @@
           if (!sub || sub.key !== key || sub.f !== fs) {
             let sd;
             try {
-              sd = await load({ root: fs });
+              const pk = key + '|' + fs;
+              const pre = prefetched.get(pk);
+              prefetched.delete(pk);
+              sd = await (pre || load({ root: fs }));
             } catch (e) {
               if (my !== pending) return;
               if (e.status === 404) {
@@ -539,6 +633,8 @@
           data = sub.data;
         }
       }
+      await ensureShare();
+      if (my !== pending) return;
       view = { data, root, anc: ancestorsOf(data, root) };
       draw();
     } catch (e) {
@@ -589,6 +685,7 @@
     });
     search.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter') {
+        stats.actionAt = performance.now();
         clearTimeout(timer);
         C.set({ q: search.value }, { replace: true });
       }
@@ -615,7 +712,10 @@
       // only the search, orientation or width changed: redraw, no request
       if (changed && view && ![...changed].some((k) => !['q', 'o', 'w'].includes(k))) {
         syncToolbar();
-        draw();
+        const my = ++pending;
+        ensureShare().then(() => {
+          if (my === pending) draw();
+        });
         return;
       }
       show(changed);
