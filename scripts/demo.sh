@@ -3,9 +3,10 @@
 #
 # demo.sh BUILD_DIR - what `make demo` shows: profile examples/hash_bench
 # for a few seconds without changing its code (CPROF_CPU + LD_PRELOAD of
-# libcprof.so), then print its top functions with `cprof -top`, or with
-# `go tool pprof -top` while this cprof cannot yet. The web UI issue turns
-# this into a browser view.
+# libcprof.so), print its top functions with `cprof -top`, then serve its
+# flame graph with `cprof -http=localhost:8080` until Ctrl-C.
+#   DEMO_HTTP=ADDR   serve elsewhere (default localhost:8080)
+#   DEMO_HTTP=none   stop after the text report (scripts, CI)
 set -u
 build=${1:?usage: scripts/demo.sh BUILD_DIR}
 build=$(cd "$build" && pwd) || exit 1
@@ -45,4 +46,17 @@ else
     exit 1
 fi
 echo
-echo "demo: the profile is $prof; try: go tool pprof -http=:8080 $prof"
+http=${DEMO_HTTP:-localhost:8080}
+if [ "$http" = none ]; then
+    echo "demo: the profile is $prof; see it with: $cprof -http=localhost:8080 $prof"
+    exit 0
+fi
+host=${http%:*}
+port=${http##*:}
+echo "demo: ================================================================"
+echo "demo:  The flame graph of hash_bench is served at http://${host:-localhost}:$port"
+echo "demo:  Open that address in a browser (one opens by itself when this"
+echo "demo:  machine has a display). Press Ctrl-C here to stop."
+echo "demo: ================================================================"
+echo "demo: $cprof -http=$http $prof"
+exec "$cprof" -http="$http" "$prof"
