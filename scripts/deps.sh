@@ -43,6 +43,11 @@ esac
 
 missing=""
 for p in $want; do
+    # Node.js from nodesource (as on this project's machines) ships npm
+    # itself and conflicts with Debian's npm package: take it as it is.
+    if [ "$p" = npm ] && command -v npm >/dev/null 2>&1; then
+        continue
+    fi
     st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
     case "$st" in
     *"install ok installed"*) ;;
