@@ -75,6 +75,12 @@ function stop(srv) {
   });
 }
 
+// Stop cprof and check it ended well (under ASan: no leak, no error).
+async function finish(srv) {
+  const code = await stop(srv);
+  ok(code === 0, 'cprof exits 0 on SIGTERM', code === 0 ? code : [code, srv.stderr().slice(-3000)]);
+}
+
 // ---- browser --------------------------------------------------------------
 
 async function launch() {
@@ -271,8 +277,7 @@ scenarios.flame = async (browser) => {
   ok(await p2.inputValue('#search') === 'hot_loop', 'the search box is filled from the URL');
   ok(rootOf(s2.frames).y > 0, 'a link reproduces the orientation');
   ok(page.problems.length === 0 && p2.problems.length === 0, 'still no console errors', page.problems.concat(p2.problems));
-  const code = await stop(srv);
-  ok(code === 0, 'cprof exits 0 on SIGTERM', code);
+  await finish(srv);
 };
 
 // Group by thread_name (one tower per thread) and the filter inputs.
@@ -319,7 +324,7 @@ scenarios.group = async (browser) => {
   await page.waitForFunction(() => !/focus=/.test(location.search));
   ok(!/focus=/.test(page.url()), 'Clear removes the filters', page.url());
   ok(page.problems.length === 0, 'no console errors', page.problems);
-  await stop(srv);
+  await finish(srv);
 };
 
 scenarios.top = async (browser) => {
@@ -354,7 +359,7 @@ scenarios.top = async (browser) => {
   ok(/\/flamegraph/.test(page.url()) && near(stats.searchShare, 0.5, 1e-9), 'a click on hot_loop shows it highlighted in the flame graph', [page.url(), stats.searchShare]);
   ok(frames.filter((f) => f.match).map((f) => f.name).join() === 'hot_loop', 'only hot_loop is highlighted');
   ok(page.problems.length === 0, 'no console errors', page.problems);
-  await stop(srv);
+  await finish(srv);
 };
 
 scenarios.source = async (browser) => {
@@ -413,7 +418,7 @@ scenarios.source = async (browser) => {
     ok(/apt-get install graphviz/.test(g.error), 'without dot the page says how to install it', g);
   }
   ok(page.problems.length === 0, 'no console errors', page.problems);
-  await stop(srv);
+  await finish(srv);
 };
 
 // The sample-type selector on a heap profile.
@@ -439,7 +444,7 @@ scenarios.heap = async (browser) => {
   ok(tip.includes('total: 800000 (99.98%)'), 'counts are plain numbers', tip);
   await screenshot(page, 'heap');
   ok(page.problems.length === 0, 'no console errors', page.problems);
-  await stop(srv);
+  await finish(srv);
 };
 
 scenarios.diff = async (browser) => {
@@ -461,7 +466,7 @@ scenarios.diff = async (browser) => {
   const { frames: fb } = await afterDraw(page, () => page.selectOption('#diff-width', 'base'));
   ok(near(one(fb, 'shrink_me').w / rootOf(fb).w, 3 / 6), 'width by the base profile on request', one(fb, 'shrink_me').w / rootOf(fb).w);
   ok(page.problems.length === 0, 'no console errors', page.problems);
-  await stop(srv);
+  await finish(srv);
 };
 
 // A profile from a URL, and the refresh button.
@@ -492,14 +497,14 @@ scenarios.url = async (browser) => {
     ok(one(frames, 'grow_me') && !one(frames, 'hot_loop'), 'Refresh fetches the profile again', frames.map((f) => f.name));
     await screenshot(page, 'refreshed');
     ok(page.problems.length === 0, 'no console errors', page.problems);
-    await stop(srv);
+    await finish(srv);
     // a file source has no refresh button
     const srv2 = await serve([path.join(outDir, 'known.prof')]);
     const p2 = await newPage(browser);
     await p2.goto(srv2.url + '/');
     await flameReady(p2);
     ok(await p2.$eval('#refresh', (e) => e.hidden), 'a file source has no Refresh button');
-    await stop(srv2);
+    await finish(srv2);
   } finally {
     hs.close();
   }
@@ -509,13 +514,14 @@ scenarios.url = async (browser) => {
 scenarios.real = async (browser) => {
   const hb = path.join(build, 'examples/hash_bench');
   const lib = path.join(build, 'src/libcprof.so');
+  if (process.env.CPROF_SANITIZED === '1') {
+    // an ASan-built libcprof.so cannot be preloaded (ASan must load first)
+    console.log('SKIP: LD_PRELOAD of libcprof.so does not mix with ASan');
+    process.exit(77);
+  }
   if (!fs.existsSync(hb) || !fs.existsSync(lib)) {
     ok(false, 'hash_bench and libcprof.so are built', [hb, lib]);
     return;
-  }
-  if (process.env.CPROF_SANITIZED === '1') {
-    console.log('SKIP: LD_PRELOAD of libcprof.so does not mix with ASan');
-    process.exit(77);
   }
   fs.mkdirSync(outDir, { recursive: true });
   const prof = path.join(outDir, 'hash_bench.prof');
@@ -536,7 +542,7 @@ scenarios.real = async (browser) => {
   ok(/hash_bench\.c:\d+/.test(tip), 'tooltip has hash_bench.c:LINE', tip);
   await screenshot(page, 'hash_bench');
   ok(page.problems.length === 0, 'no console errors', page.problems);
-  await stop(srv);
+  await finish(srv);
 };
 
 // A large profile: fluid, and deep zooms fetch the detail left out.
@@ -570,7 +576,7 @@ scenarios.big = async (browser) => {
   ok(stats.searchShare > 0 && stats.searchShare < 1 && stats.lastDrawMs < 500, 'search on a large profile', stats);
   await screenshot(page, 'big');
   ok(page.problems.length === 0, 'no console errors', page.problems);
-  await stop(srv);
+  await finish(srv);
 };
 
 (async () => {
