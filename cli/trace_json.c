@@ -366,7 +366,8 @@ static int cmp_u64(const void *a, const void *b)
 static void stack_frames(struct jw *w)
 {
     bool first = true;
-    qsort(w->stacks_used, w->n_su, sizeof *w->stacks_used, cmp_u64);
+    if (w->n_su)
+        qsort(w->stacks_used, w->n_su, sizeof *w->stacks_used, cmp_u64);
     cp_dynbuf_addstr(&w->o, "\n],\"stackFrames\":{");
     for (size_t i = 0; i < w->n_su; i++) {
         char **names = NULL;

@@ -455,7 +455,8 @@ static int cmp_id(const void *a, const void *b)
  * free at its begin. */
 static void assign_lanes(struct pw *w)
 {
-    qsort(w->tasks, w->n_tasks, sizeof *w->tasks, cmp_begin);
+    if (w->n_tasks)
+        qsort(w->tasks, w->n_tasks, sizeof *w->tasks, cmp_begin);
     for (size_t i = 0; i < w->n_tasks; i++) {
         struct task_iv *t = &w->tasks[i];
         size_t l;
@@ -476,7 +477,8 @@ static void assign_lanes(struct pw *w)
         w->lanes[l].free_at = t->end;
         t->lane = (uint32_t)l;
     }
-    qsort(w->tasks, w->n_tasks, sizeof *w->tasks, cmp_id);
+    if (w->n_tasks)
+        qsort(w->tasks, w->n_tasks, sizeof *w->tasks, cmp_id);
 }
 
 static const struct task_iv *task_find(struct pw *w, uint64_t id)

@@ -356,7 +356,8 @@ int cp_trace_pprof(struct cp_trace *t, const char *type, struct cp_profile *p,
         if (r < 0 || c.err < 0)
             goto fail_scan;
         for (size_t i = 0; i < c.n_th; i++)
-            qsort(c.th[i].s, c.th[i].n, sizeof *c.th[i].s, cmp_ps);
+            if (c.th[i].n)
+                qsort(c.th[i].s, c.th[i].n, sizeof *c.th[i].s, cmp_ps);
     }
     r = cp_trace_scan(t, on_ev, &c);
     if (r < 0 || c.err < 0)

@@ -642,9 +642,12 @@ int cp_tstats_compute(struct cp_trace *t, struct cp_tstats *s)
         dist_finish(&s->regions[i].d);
     for (size_t i = 0; i < s->n_tasks; i++)
         dist_finish(&s->tasks[i].d);
-    qsort(s->regions, s->n_regions, sizeof *s->regions, cmp_type);
-    qsort(s->tasks, s->n_tasks, sizeof *s->tasks, cmp_type);
-    qsort(s->threads, s->n_threads, sizeof *s->threads, cmp_thread);
+    if (s->n_regions)
+        qsort(s->regions, s->n_regions, sizeof *s->regions, cmp_type);
+    if (s->n_tasks)
+        qsort(s->tasks, s->n_tasks, sizeof *s->tasks, cmp_type);
+    if (s->n_threads)
+        qsort(s->threads, s->n_threads, sizeof *s->threads, cmp_thread);
     free(c.ts);
     free(c.otasks);
     imap_free(&c.threads);

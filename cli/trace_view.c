@@ -318,14 +318,17 @@ int cp_tmodel_build(struct cp_trace *t, struct cp_tmodel *m)
         r = -ENOMEM;
         goto out;
     }
-    memcpy(sorted, b.th, nth * sizeof *sorted);
-    qsort(sorted, nth, sizeof *sorted, cmp_tid);
+    if (nth)
+        memcpy(sorted, b.th, nth * sizeof *sorted);
+    if (nth)
+        qsort(sorted, nth, sizeof *sorted, cmp_tid);
     size_t n_thread_lanes = 0;
     for (size_t i = 0; i < nth; i++) {
         if (sorted[i].tid)
             n_thread_lanes++;
     }
-    qsort(b.tasks, b.n_tasks, sizeof *b.tasks, cmp_vtask);
+    if (b.n_tasks)
+        qsort(b.tasks, b.n_tasks, sizeof *b.tasks, cmp_vtask);
     /* task lanes, then counters */
     struct { uint64_t name; int64_t free_at; } *tl = NULL;
     size_t n_tl = 0;
@@ -411,7 +414,8 @@ int cp_tmodel_build(struct cp_trace *t, struct cp_tmodel *m)
         r = b.err;
         goto out;
     }
-    qsort(m->spans, m->n_spans, sizeof *m->spans, cmp_span);
+    if (m->n_spans)
+        qsort(m->spans, m->n_spans, sizeof *m->spans, cmp_span);
     /* counters, grouped by lane */
     size_t base = n_thread_lanes + n_tl;
     m->counter_off = calloc(m->n_lanes + 1, sizeof *m->counter_off);

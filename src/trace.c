@@ -115,6 +115,9 @@ static int64_t start_mono_ns;
 
 static _Atomic int writer_stop;
 static _Atomic uint32_t writer_futex;
+/* Test seam (tests/unit/test_rt_trace.c): while set, the writer skips its
+ * passes, so a test can fill a ring and count the losses. */
+_Atomic int cp_trace_test_hold;
 
 /* ---- the calling thread's CPU, from rseq when glibc registered it ---- */
 
@@ -1246,6 +1249,8 @@ static void *writer_main(void *arg)
         atomic_store(&writer_futex, 0);
         if (atomic_load(&writer_stop))
             break;
+        if (atomic_load_explicit(&cp_trace_test_hold, memory_order_relaxed))
+            continue;
         int64_t now = cp_now_ns();
         if (now - last_slow >= 100000000) {
             emit_counters();
@@ -1567,7 +1572,8 @@ static void emit_symbols(void)
             memcpy(&pcs[npcs++], b + k, sizeof(uintptr_t));
         }
     }
-    qsort(pcs, npcs, sizeof *pcs, cmp_pc);
+    if (npcs)
+        qsort(pcs, npcs, sizeof *pcs, cmp_pc);
     cp_dynbuf_init(&body, (size_t)1 << 34);
     size_t uniq = 0;
     for (size_t i = 0; i < npcs; i++) {

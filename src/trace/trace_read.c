@@ -535,7 +535,8 @@ int cp_trace_symbolize(const struct cp_trace *t, uint64_t pc,
     struct cp_trace *m = (struct cp_trace *)t;
     size_t lo = 0, hi;
     if (!m->syms_sorted) {
-        qsort(m->syms, m->n_syms, sizeof *m->syms, sym_cmp);
+        if (m->n_syms)
+            qsort(m->syms, m->n_syms, sizeof *m->syms, sym_cmp);
         m->syms_sorted = true;
     }
     hi = m->n_syms;

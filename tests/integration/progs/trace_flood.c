@@ -115,5 +115,6 @@ int main(int argc, char **argv)
         printf("%s{\"name\":\"%s\",\"tid\":%d,\"events\":%" PRIu64 "}",
                i ? "," : "", w[i].name, w[i].tid, w[i].events);
     printf("]}\n");
+    free(w);
     return 0;
 }
