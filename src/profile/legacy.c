@@ -37,6 +37,7 @@ struct lloc {
     uint64_t addr;
     int32_t map;      /* index into lp.m, -1 none */
     uint32_t newid;   /* 1-based after remapping, 0 unreferenced */
+    bool seen;        /* the comments under a record with it were read */
 };
 
 struct lsample {
@@ -82,6 +83,8 @@ struct lp {
     size_t npcs, cpcs;
     struct cp_hindex pidx;
     bool in_pc;   /* last comment line extended pcs[npcs-1] */
+    bool skip_comments; /* the last record's frames all have comments */
+    size_t cursor;      /* frame of the last record its comments are at */
     char *owned;  /* a sample type name read from the input */
     char *err;
     size_t errlen;
@@ -172,7 +175,7 @@ static long loc_for(struct lp *lp, uint64_t addr)
     if (e >= 0)
         return e;
     e = (long)cp_hindex_put(&lp->lidx, slot, h);
-    lp->l[e] = (struct lloc){addr, -1, 0};
+    lp->l[e] = (struct lloc){addr, -1, 0, false};
     lp->nl++;
     return e;
 }
@@ -200,6 +203,19 @@ static int add_sample(struct lp *lp, const uint64_t *addrs, size_t n,
         lp->sl[lp->nsl++] = (size_t)e;
     }
     s->n = n;
+    /* Go repeats the same comments under every record: the comments that
+     * followed the previous record have been read, and a record whose
+     * frames have all been under an earlier one needs no comment parsed */
+    if (lp->ns > 0) {
+        const struct lsample *prev = &lp->s[lp->ns - 1];
+        for (size_t i = 0; i < prev->n; i++)
+            lp->l[lp->sl[prev->off + i]].seen = true;
+    }
+    lp->cursor = 0;
+    lp->skip_comments = true;
+    for (size_t i = 0; i < n && lp->skip_comments; i++)
+        if (!lp->l[lp->sl[s->off + i]].seen)
+            lp->skip_comments = false;
     for (int i = 0; i < lp->nv; i++)
         s->v[i] = v[i];
     s->has_bytes = has_bytes;
@@ -408,6 +424,23 @@ static int symbol_comment(struct lp *lp, const char *line, uint64_t *last_pc)
     uint64_t pc;
     if (parse_hex0x(c, (size_t)(pe - c), &pc) < 0)
         return 0;
+    /* Comments follow their record's frames in order: find this PC's
+     * frame from where the last one was; when that location's comments
+     * were read under an earlier record, this line adds nothing. */
+    if (lp->ns > 0) {
+        const struct lsample *s = &lp->s[lp->ns - 1];
+        while (lp->cursor < s->n) {
+            const struct lloc *l = &lp->l[lp->sl[s->off + lp->cursor]];
+            if (l->addr == pc || l->addr + 1 == pc) {
+                if (l->seen)
+                    return 0;
+                break;
+            }
+            lp->cursor++;
+        }
+        if (lp->cursor == s->n)
+            lp->cursor = 0; /* out of order: look it up the slow way */
+    }
     c = pe;
     while (*c == ' ' || *c == '\t')
         c++;
@@ -491,6 +524,8 @@ static int symbol_comment(struct lp *lp, const char *line, uint64_t *last_pc)
 
 static int comment_or_skip(struct lp *lp, const char *line, uint64_t *last)
 {
+    if (lp->skip_comments)
+        return 0;
     int r = symbol_comment(lp, line, last);
     return r < 0 ? r : 0;
 }
@@ -1784,15 +1819,20 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
             free(order);
             return -ENOMEM;
         }
+        /* 2: has a comment; then 1: runtime.goexit */
+        for (size_t i = 0; i < lp->nl; i++) {
+            uint64_t a = lp->l[i].addr;
+            if (lp->l[i].newid &&
+                (pc_find(lp, a) >= 0 ||
+                 (a != UINT64_MAX && pc_find(lp, a + 1) >= 0)))
+                goexit[i] = 2;
+        }
         for (size_t j = 0; j < lp->ns; j++) {
             const struct lsample *s = &lp->s[j];
             bool seen = false;
             for (size_t q = 0; q < s->n; q++) {
                 size_t li = lp->sl[s->off + q];
-                uint64_t a = lp->l[li].addr;
-                bool commented = pc_find(lp, a) >= 0 ||
-                                 (a != UINT64_MAX && pc_find(lp, a + 1) >= 0);
-                if (commented)
+                if (goexit[li] == 2)
                     seen = true;
                 else if (seen)
                     goexit[li] = 1;
@@ -1812,7 +1852,7 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
         if (pf < 0 && ll->addr != UINT64_MAX)
             pf = pc_find(lp, ll->addr + 1);
         size_t nlines = pf >= 0 ? lp->pcs[pf].n : 0;
-        bool is_goexit = pf < 0 && goexit && goexit[order[n]];
+        bool is_goexit = pf < 0 && goexit && goexit[order[n]] == 1;
         struct cp_location *loc =
             cp_profile_add_location(p, is_goexit ? 1 : nlines);
         if (!loc) {
