@@ -48,15 +48,33 @@ static char describe_buf[256];
  * makes us ioctl someone else's descriptor. */
 #define PERF_FD_BITS 65536
 static _Atomic uint64_t perf_fds[PERF_FD_BITS / 64];
+/* Our perf events still in their (random) first period: the handler
+ * switches each to the regular period at its first overflow. Setting it
+ * right after perf_event_open does not work: PERF_EVENT_IOC_PERIOD zeroes
+ * the event's period_left, so the first period would be the regular one
+ * (measured: asked 0.2 ms then 10 ms, the first signal came after
+ * 10.07 ms of CPU), and threads shorter than a period would never be
+ * sampled (1000 threads of 0.5 ms at 1000 Hz: 3% of their CPU time). */
+static _Atomic uint64_t perf_first[PERF_FD_BITS / 64];
 
 static void perf_fd_mark(int fd, bool on)
 {
     if (fd < 0 || fd >= PERF_FD_BITS)
         return;
-    if (on)
+    if (on) {
         atomic_fetch_or(&perf_fds[fd / 64], 1ull << (fd % 64));
-    else
+    } else {
         atomic_fetch_and(&perf_fds[fd / 64], ~(1ull << (fd % 64)));
+        atomic_fetch_and(&perf_first[fd / 64], ~(1ull << (fd % 64)));
+    }
+}
+
+/* True once per fd marked with perf_first: the caller sets the period. */
+static bool perf_fd_take_first(int fd)
+{
+    uint64_t bit = 1ull << (fd % 64);
+    return fd >= 0 && fd < PERF_FD_BITS &&
+           (atomic_fetch_and(&perf_first[fd / 64], ~bit) & bit);
 }
 
 static bool perf_fd_ours(int fd)
@@ -93,6 +111,11 @@ static void sampler_handler(int sig, siginfo_t *si, void *ucv)
         if (!perf_fd_ours(si->si_fd)) {
             cp_stat_add(CP_STAT_FOREIGN_SIGNALS, 1);
             goto out;
+        }
+        if (perf_fd_take_first(si->si_fd)) {
+            /* the random first period is over: the regular one from now */
+            uint64_t p = (uint64_t)period_ns;
+            ioctl(si->si_fd, PERF_EVENT_IOC_PERIOD, &p);
         }
         /* Re-arm for exactly one more overflow (async-profiler's way:
          * the kernel disabled the event when its limit hit zero). */
@@ -193,11 +216,8 @@ static int perf_open(int tid, int64_t first)
         close(fd);
         return -e;
     }
-    if (first > 0) {
-        /* later periods are the regular one */
-        uint64_t p = (uint64_t)period_ns;
-        ioctl(fd, PERF_EVENT_IOC_PERIOD, &p);
-    }
+    /* The handler sets the regular period at the first overflow (see
+     * perf_first); the caller marks the fd ours (perf_fd_mark) first. */
     return fd;
 }
 
@@ -212,6 +232,8 @@ static int arm_thread(struct cp_thread *t)
             return fd;
         }
         perf_fd_mark(fd, true);
+        if (fd < PERF_FD_BITS)
+            atomic_fetch_or(&perf_first[fd / 64], 1ull << (fd % 64));
         t->perf_fd = fd;
         ioctl(fd, PERF_EVENT_IOC_RESET, 0);
         ioctl(fd, PERF_EVENT_IOC_REFRESH, 1);
