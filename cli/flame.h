@@ -57,6 +57,7 @@ struct cp_flame_node {
     uint32_t parent;
     uint32_t first_child, next_sibling; /* 0: none */
     uint32_t depth;
+    uint32_t end; /* nodes are in preorder: the subtree is [self, end) */
     int64_t total, self;   /* the profile (the new one of a diff) */
     int64_t btotal, bself; /* the base of a diff, as positive values */
 };

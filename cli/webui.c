@@ -474,7 +474,6 @@ static int api_search(struct cp_http_req *rq, void *ctx)
     struct args a = {rq, NULL};
     int ret = 0;
     uint8_t *m = NULL;
-    uint32_t *stack = NULL;
     pthread_mutex_lock(&w->lock);
     if (flame_ensure(w, &a) < 0)
         goto out;
@@ -483,19 +482,24 @@ static int api_search(struct cp_http_req *rq, void *ctx)
         goto out;
     const struct cp_flame *f = &w->flame;
     m = malloc(f->n_funcs + 1); /* 0 unknown, 1 no, 2 yes */
-    stack = malloc((f->n_nodes + 1) * sizeof(*stack));
-    if (!m || !stack) {
+    if (!m) {
         ret = cp_http_error(rq, 500, "out of memory");
         goto out;
     }
     memset(m, 0, f->n_funcs + 1);
     int64_t sum[2] = {0, 0}, bsum[2] = {0, 0};
-    /* pass 0: the whole tree; pass 1: under root */
+    /* pass 0: the whole tree; pass 1: under root. Nodes are in preorder
+     * (flame.h), so a pass is a scan that jumps over matched subtrees. */
     for (int pass = 0; pass < 2; pass++) {
-        size_t sp = 0;
-        stack[sp++] = pass ? (uint32_t)root : 0;
-        while (sp) {
-            const struct cp_flame_node *n = &f->nodes[stack[--sp]];
+        uint32_t from = pass ? (uint32_t)root : 0;
+        if (pass && from == 0) {
+            sum[1] = sum[0];
+            bsum[1] = bsum[0];
+            break;
+        }
+        uint32_t to = f->nodes[from].end;
+        for (uint32_t i = from; i < to;) {
+            const struct cp_flame_node *n = &f->nodes[i];
             if (n->func != UINT32_MAX) {
                 if (!m[n->func])
                     m[n->func] =
@@ -503,11 +507,11 @@ static int api_search(struct cp_http_req *rq, void *ctx)
                 if (m[n->func] == 2) {
                     sum[pass] += n->total;
                     bsum[pass] += n->btotal;
+                    i = n->end;
                     continue;
                 }
             }
-            for (uint32_t c = n->first_child; c; c = f->nodes[c].next_sibling)
-                stack[sp++] = c;
+            i++;
         }
     }
     json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "matched",
@@ -519,13 +523,11 @@ static int api_search(struct cp_http_req *rq, void *ctx)
                           (json_int_t)bsum[1]);
     pthread_mutex_unlock(&w->lock);
     free(m);
-    free(stack);
     regfree(&re);
     return reply_json(rq, j);
 out:
     pthread_mutex_unlock(&w->lock);
     free(m);
-    free(stack);
     regfree(&re);
     return ret;
 }

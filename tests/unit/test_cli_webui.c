@@ -134,6 +134,15 @@ static void test_flame_tree(void **state)
     const char *bad[] = {"main", "b"};
     assert_int_equal(cp_flame_find(&f, bad, 2), -1);
     assert_int_equal(cp_flame_find(&f, path, 0), 0);
+    /* preorder: every subtree is [node, end) */
+    assert_int_equal(f.nodes[0].end, f.n_nodes);
+    for (size_t i = 1; i < f.n_nodes; i++) {
+        uint32_t par = f.nodes[i].parent;
+        assert_true(par < i);
+        assert_true(f.nodes[i].end <= f.nodes[par].end);
+        assert_true(f.nodes[i].end > i);
+    }
+    assert_int_equal(c->end, c - f.nodes + 1);
     cp_flame_free(&f);
     cp_profile_free(&p);
 }
