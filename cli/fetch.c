@@ -315,8 +315,8 @@ static int read_file(const char *src, size_t cap, struct cp_dynbuf *out,
 /* ---- parsing ---------------------------------------------------------------------------- */
 
 static int parse_bytes(const char *src, const void *data, size_t len,
-                       size_t cap, struct cp_profile *out, char *err,
-                       size_t errlen)
+                       size_t cap, unsigned lflags, struct cp_profile *out,
+                       char *err, size_t errlen)
 {
     struct cp_dynbuf raw;
     cp_dynbuf_init(&raw, cap);
@@ -355,7 +355,7 @@ static int parse_bytes(const char *src, const void *data, size_t len,
         return r;
     }
     char lwhy[256] = "";
-    int lr = cp_legacy_parse(data, len, out, lwhy, sizeof(lwhy));
+    int lr = cp_legacy_parse(data, len, lflags, out, lwhy, sizeof(lwhy));
     cp_dynbuf_free(&raw);
     if (lr == 0)
         return 0;
@@ -382,9 +382,15 @@ int cp_pprof_fetch(const struct cp_pprof_cfg *c, const char *src,
     else
         r = read_file(src, c->max_decompressed, &data, err, errlen);
     free(url);
+    /* -symbolize=none: addresses only, symbol comments of text formats
+     * included, as go tool pprof reads them */
+    unsigned lflags = c->symbolize && (!strcmp(c->symbolize, "none") ||
+                                       !strcmp(c->symbolize, "no"))
+                          ? CP_LEGACY_NO_COMMENTS
+                          : 0;
     if (r == 0)
-        r = parse_bytes(src, data.data, data.len, c->max_decompressed, out,
-                        err, errlen);
+        r = parse_bytes(src, data.data, data.len, c->max_decompressed,
+                        lflags, out, err, errlen);
     cp_dynbuf_free(&data);
     return r;
 }
@@ -746,11 +752,51 @@ static void save_remote(const struct cp_profile *p)
     cp_dynbuf_free(&enc);
 }
 
+/* An ELF file named before the profiles: pprof's "[binary] source". */
+static bool is_elf_file(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    unsigned char m[4] = {0};
+    bool elf = read(fd, m, 4) == 4 && !memcmp(m, "\177ELF", 4);
+    close(fd);
+    return elf;
+}
+
+/* pprof's source.ExecName: the binary is the first mapping's file; a
+ * profile without mappings gets one covering every address. */
+static int set_exec(struct cp_profile *p, const char *exec)
+{
+    int64_t f = cp_profile_str(p, exec);
+    if (f < 0)
+        return (int)f;
+    if (p->n_mappings == 0) {
+        struct cp_mapping *m = cp_profile_add_mapping(p);
+        if (!m)
+            return -ENOMEM;
+        m->memory_limit = UINT64_MAX;
+        for (size_t i = 0; i < p->n_locations; i++)
+            p->locations[i].mapping_id = m->id;
+    }
+    p->mappings[0].filename = f;
+    return 0;
+}
+
 int cp_pprof_load(const struct cp_pprof_cfg *c, struct cp_profile *out,
                   char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     bool remote = false;
+    const char *exec = NULL;
+    struct cp_pprof_cfg cc;
+    if (c->n_sources > 1 && is_elf_file(c->sources[0])) {
+        exec = c->sources[0];
+        cc = *c;
+        cc.sources++;
+        cc.n_sources--;
+        c = &cc;
+    }
     /* -traces, -raw and -proto print the merged (compacted) profile, as
      * pprof's; the others report sums, the same either way */
     bool force = c->format == CP_FMT_TRACES || c->format == CP_FMT_RAW ||
@@ -789,7 +835,9 @@ int cp_pprof_load(const struct cp_pprof_cfg *c, struct cp_profile *out,
         }
         p = m;
     }
-    r = symbolize(c, &p);
+    r = exec ? set_exec(&p, exec) : 0;
+    if (r == 0)
+        r = symbolize(c, &p);
     if (r == 0)
         r = cp_filter_remove_uninteresting(&p);
     if (r == 0 && c->add_comment && *c->add_comment)

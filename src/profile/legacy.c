@@ -85,6 +85,7 @@ struct lp {
     bool in_pc;   /* last comment line extended pcs[npcs-1] */
     bool skip_comments; /* the last record's frames all have comments */
     size_t cursor;      /* frame of the last record its comments are at */
+    bool no_comments;   /* CP_LEGACY_NO_COMMENTS */
     char *owned;  /* a sample type name read from the input */
     char *err;
     size_t errlen;
@@ -524,7 +525,7 @@ static int symbol_comment(struct lp *lp, const char *line, uint64_t *last_pc)
 
 static int comment_or_skip(struct lp *lp, const char *line, uint64_t *last)
 {
-    if (lp->skip_comments)
+    if (lp->skip_comments || lp->no_comments)
         return 0;
     int r = symbol_comment(lp, line, last);
     return r < 0 ? r : 0;
@@ -1936,11 +1937,12 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
     return 0;
 }
 
-int cp_legacy_parse(const void *data, size_t len, struct cp_profile *out,
-                    char *err, size_t errlen)
+int cp_legacy_parse(const void *data, size_t len, unsigned flags,
+                    struct cp_profile *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof(*out));
     struct lp lp = {.err = err, .errlen = errlen};
+    lp.no_comments = flags & CP_LEGACY_NO_COMMENTS;
     if (err && errlen)
         err[0] = 0;
     const char *d = data;
@@ -1950,6 +1952,7 @@ int cp_legacy_parse(const void *data, size_t len, struct cp_profile *out,
                                               parse_thread, parse_contention};
     for (size_t i = 0; r == E_UNRECOGNIZED && i < 4; i++) {
         lp_reset(&lp);
+        lp.no_comments = flags & CP_LEGACY_NO_COMMENTS;
         struct scanner sc = {d, d + len, NULL, 0, false};
         r = text_parsers[i](&lp, &sc);
         free(sc.buf);

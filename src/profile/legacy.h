@@ -25,13 +25,18 @@
 
 #include "profile.h"
 
+/* Leave symbol comments alone: addresses only, exactly what go tool
+ * pprof makes of the text (cprof -symbolize=none). */
+#define CP_LEGACY_NO_COMMENTS 1u
+
 /*
  * Parse data (already gunzipped) as one of the legacy formats into out
- * (initialized here). Returns 0; -ENOTSUP when the data is none of them;
- * -EBADMSG when it is one but malformed (one sentence in err, e.g.
- * "malformed heap profile line 12: ..."); -ENOMEM. out is freed on error.
+ * (initialized here). flags: 0 or CP_LEGACY_NO_COMMENTS. Returns 0;
+ * -ENOTSUP when the data is none of them; -EBADMSG when it is one but
+ * malformed (one sentence in err, e.g. "malformed heap profile line 12:
+ * ..."); -ENOMEM. out is freed on error.
  */
-int cp_legacy_parse(const void *data, size_t len, struct cp_profile *out,
-                    char *err, size_t errlen);
+int cp_legacy_parse(const void *data, size_t len, unsigned flags,
+                    struct cp_profile *out, char *err, size_t errlen);
 
 #endif /* CP_LEGACY_H */
