@@ -582,7 +582,14 @@ def t_manythreads(a):
     if a.min_threads:
         check(len(tids) >= a.min_threads, "only %d of %d threads appear in "
               "the profile (want >= %d)" % (len(tids), n, a.min_threads))
-    check_total(p, r, lo=a.min_total, threads=n)
+    lo = a.min_total
+    if SANITIZED:
+        # ASan's pthread_create interceptor sets up each thread (shadow,
+        # fake stack) before the start routine cprof wraps, and tears it
+        # down after: CPU time outside the window any per-thread timer can
+        # see, ~10% of a 2 ms thread here.
+        lo -= 0.1
+    check_total(p, r, lo=lo, threads=n)
 
 
 def t_fork(a):
@@ -616,12 +623,22 @@ def t_fork(a):
         check(ccw >= 0.2e9, "child_work only %.3f s in the child's profile "
               "(burnt 0.3 s)" % (ccw / 1e9))
         check(cpw == 0, "the child's profile has the parent's samples")
+    # A child that ends with _exit may write FILE.PID too (libcprof runs
+    # its exit hooks from _exit unless inside a signal handler: dash and
+    # daemons end that way); SPEC §2 only requires it of normal exits.
+    # Whatever exists must be a whole profile of that child alone.
     upid = truth_int(r, "child__exit_pid")
-    check(not os.path.exists("%s.%d" % (r.prof, upid)),
-          "the child that called _exit wrote a profile")
-    others = [f for f in glob.glob(r.prof + ".*")
-              if f != cpath and not f.endswith(".tmp")]
-    check(not others, "unexpected profiles: %s" % others)
+    others = sorted(f for f in glob.glob(r.prof + ".*") if f != cpath)
+    note("  %d other child profiles (children that called _exit)"
+         % len(others))
+    upath = "%s.%d" % (r.prof, upid)
+    for f in ([upath] if upath in others else []) + others[:2]:
+        c = load(f)
+        check(c.total(lambda s: c.with_func("parent_work", s) or
+                      c.with_func("burner_work", s)) == 0,
+              "%s has the parent's samples" % os.path.basename(f))
+    check(all(re.fullmatch(r"cpu\.prof\.\d+", os.path.basename(f))
+              for f in others), "unexpected files: %s" % others)
     check(not glob.glob(os.path.join(r.tmp, "*tmp*")),
           "temporary files left: %s" % glob.glob(os.path.join(r.tmp, "*tmp*")))
 
@@ -657,24 +674,49 @@ def t_dlopen(a):
 
 def t_sigprof(a):
     """The program's own SIGPROF handler keeps getting its ITIMER_PROF
-    ticks, and cprof still profiles."""
-    r = run([prog("cpu_sigprof"), str(a.ms)], hz=a.hz, timeout=a.timeout)
-    check_stats_clean(r)
-    check(r.stats.get("foreign_signals", 0) == 0,
-          "cprof saw %d foreign signals" % r.stats.get("foreign_signals", 0))
-    ticks = truth_int(r, "ticks")
-    cpu = truth_int(r, "rusage_user_ns") + truth_int(r, "rusage_sys_ns")
-    want = cpu / 10e6
-    note("  SIGPROF ticks %d for %.3f s of CPU (expected ~%.0f)"
-         % (ticks, cpu / 1e9, want))
-    check(abs(ticks - want) <= 0.2 * want, "the program's SIGPROF handler "
-          "got %d ticks, expected %.0f +- 20%%" % (ticks, want))
-    check(truth_int(r, "wrong_signal") == 0, "handler saw other signals")
-    p = load(r.prof)
-    w = p.total(lambda s: p.with_func("sigprof_work", s))
-    check(w >= 0.8 * p.total(), "sigprof_work has only %.0f%% of the profile"
-          % (100 * w / max(p.total(), 1)))
-    check_total(p, r)
+    ticks, and cprof still profiles.
+
+    ITIMER_PROF is checked on kernel ticks while the process runs; on a
+    busy machine (ctest -j2, other users) the kernel itself delivers far
+    fewer than one tick per 10 ms of CPU (measured here with two CPU hogs
+    and no cprof at all: 82 for 1.5 s). So the ticks are compared with the
+    same program without cprof, alternated in the same run (not possible
+    in sanitizer builds, where the program links libcprof: there only the
+    absolute bounds hold)."""
+    rates = {True: [0, 0], False: [0, 0]}
+    runs = [True] if SANITIZED else [False, True, False, True]
+    for with_cprof in runs:
+        r = run([prog("cpu_sigprof"), str(a.ms)], hz=a.hz, timeout=a.timeout,
+                profile=with_cprof, preload=with_cprof, stats=with_cprof)
+        ticks = truth_int(r, "ticks")
+        cpu = truth_int(r, "rusage_user_ns") + truth_int(r, "rusage_sys_ns")
+        rates[with_cprof][0] += ticks
+        rates[with_cprof][1] += cpu
+        note("  %s: SIGPROF ticks %d for %.3f s of CPU (%.0f%% of one per "
+             "10 ms)" % ("with cprof" if with_cprof else "without",
+                         ticks, cpu / 1e9, 100 * ticks / (cpu / 10e6)))
+        check(truth_int(r, "wrong_signal") == 0, "handler saw other signals")
+        check(ticks <= 1.2 * cpu / 10e6 + 2, "%d SIGPROF ticks for %.3f s "
+              "of CPU: more than the timer gives" % (ticks, cpu / 1e9))
+        if not with_cprof:
+            continue
+        check_stats_clean(r)
+        check(r.stats.get("foreign_signals", 0) == 0, "cprof saw %d foreign "
+              "signals" % r.stats.get("foreign_signals", 0))
+        check(ticks >= 0.5 * cpu / 10e6, "the program's SIGPROF handler got "
+              "only %d ticks for %.3f s of CPU" % (ticks, cpu / 1e9))
+        p = load(r.prof)
+        w = p.total(lambda s: p.with_func("sigprof_work", s))
+        check(w >= 0.8 * p.total(), "sigprof_work has only %.0f%% of the "
+              "profile" % (100 * w / max(p.total(), 1)))
+        check_total(p, r)
+    if not SANITIZED:
+        rw = rates[True][0] / (rates[True][1] / 1e9)
+        rb = rates[False][0] / (rates[False][1] / 1e9)
+        note("  ticks per CPU second: %.1f with cprof, %.1f without"
+             % (rw, rb))
+        check(rw >= 0.8 * rb, "with cprof the program gets %.1f SIGPROF "
+              "ticks per CPU second, without %.1f" % (rw, rb))
 
 
 def t_errno(a):
@@ -703,8 +745,7 @@ def t_deep(a):
         f = p.funcs(s)
         nrec = f.count("recurse")
         if a.depth + 6 <= limit:
-            # recurse(1) tail-calls deep_leaf, so depth-1 recurse frames
-            if not (nrec == a.depth - 1 and ends_in_start(f)
+            if not (nrec == a.depth and ends_in_start(f)
                     and "cprof_truncated_stack" not in f):
                 fail("stack of depth %d not whole: %d recurse frames, "
                      "%d frames, ends %s" % (a.depth, nrec, len(f), f[-3:]))
@@ -751,10 +792,9 @@ def t_exec(a):
     """exec from a profiled process while other threads are busy: no new
     image ever dies of a pending sampling signal."""
     if a.mode == "shell":
-        # a.shell: "sh" (Debian's dash, which ends with _exit: no atexit
-        # handlers run, so it writes no profile of its own, as with any
-        # program that calls _exit) or "bash" (ends with exit: it must
-        # write FILE).
+        # a.shell: "sh" (Debian's dash, which ends with _exit) or "bash"
+        # (which defines its own getenv: libcprof must read its variables
+        # from environ, or bash is never profiled). bash must write FILE.
         if SANITIZED:
             skip("preloading an ASan libcprof into a shell does not work")
         sh = shutil.which(a.shell) or "/bin/" + a.shell
@@ -765,6 +805,8 @@ def t_exec(a):
         note("  %d profiles of children (FILE.PID)" % len(files))
         if a.shell == "bash":
             check(os.path.exists(r.prof), "bash wrote no profile of its own")
+        if os.path.exists(r.prof):
+            load(r.prof)
         check(len(files) == a.n, "%d FILE.PID profiles for %d /bin/true "
               "children (SPEC §2: each writes its own)" % (len(files), a.n))
         if files:
@@ -945,7 +987,7 @@ def main():
     ap.add_argument("check", choices=sorted(CHECKS))
     ap.add_argument("--prog", default="cpu_chain")
     ap.add_argument("--hz", type=int, default=100)
-    ap.add_argument("--ms", type=int, default=1000)
+    ap.add_argument("--ms", type=float, default=1000)
     ap.add_argument("--seconds", type=float, default=2.0)
     ap.add_argument("--seg-lo", type=int, default=3)
     ap.add_argument("--seg-hi", type=int, default=12)

@@ -24,8 +24,9 @@ CPT_NOINLINE uint64_t recurse(int depth, uint64_t x)
     volatile uint64_t keep = (uint64_t)depth;
     uint64_t r;
     if (depth <= 1)
-        return deep_leaf(x);
-    r = recurse(depth - 1, x + 1);
+        r = deep_leaf(x);
+    else
+        r = recurse(depth - 1, x + 1);
     /* A volatile read after the call: GCC may turn neither the call into
      * a jump nor the recursion into a loop. */
     return r + keep;
