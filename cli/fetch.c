@@ -177,9 +177,11 @@ static int fetch_url(const struct cp_pprof_cfg *c, const char *src,
         set_err(err, errlen, "out of memory");
         return -ENOMEM;
     }
-    fprintf(stderr, "Fetching profile over HTTP from %s\n", url);
+    /* pprof says this always; cprof only when the wait is long, so an
+     * error stays a one-line sentence */
     if (c->seconds > 0)
-        fprintf(stderr, "Please wait... (%ds)\n", c->seconds);
+        fprintf(stderr, "Fetching profile over HTTP from %s\n"
+                "Please wait... (%ds)\n", url, c->seconds);
     static bool inited;
     if (!inited) {
         curl_global_init(CURL_GLOBAL_DEFAULT);

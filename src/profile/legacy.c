@@ -1809,18 +1809,22 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
     for (size_t i = 0; i < lp->nl; i++)
         if (lp->l[i].newid)
             order[lp->l[i].newid - 1] = i;
-    /* Go's printStackRecord hides runtime.goexit (and leading runtime
-     * frames): an address without a comment, above (towards the root of)
-     * a frame that has one, is runtime.goexit. Naming it keeps pprof's
-     * pruning of runtime frames what it is with the binary at hand. */
-    uint8_t *goexit = NULL;
-    if (lp->npcs) {
+    /* Go's printStackRecord leaves out runtime.goexit and the runtime
+     * frames under the first frame it shows. In a Go profile (its
+     * comments name runtime functions), an address without a comment
+     * above (towards the root of) a commented frame is runtime.goexit,
+     * and one beneath them is some runtime function: naming them so keeps
+     * pprof's pruning of runtime frames what it is with the binary. */
+    uint8_t *goexit = NULL; /* 2 commented, 1 goexit, 3 hidden runtime */
+    bool go_like = false;
+    for (size_t i = 0; i < lp->nfr && !go_like; i++)
+        go_like = lp->fr[i].file && has_prefix(lp->fr[i].func, "runtime.");
+    if (lp->npcs && go_like) {
         goexit = calloc(lp->nl + 1, 1);
         if (!goexit) {
             free(order);
             return -ENOMEM;
         }
-        /* 2: has a comment; then 1: runtime.goexit */
         for (size_t i = 0; i < lp->nl; i++) {
             uint64_t a = lp->l[i].addr;
             if (lp->l[i].newid &&
@@ -1830,17 +1834,21 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
         }
         for (size_t j = 0; j < lp->ns; j++) {
             const struct lsample *s = &lp->s[j];
-            bool seen = false;
+            size_t first = s->n;
+            for (size_t q = 0; q < s->n && first == s->n; q++)
+                if (goexit[lp->sl[s->off + q]] == 2)
+                    first = q;
+            if (first == s->n)
+                continue; /* nothing commented: nothing to infer */
             for (size_t q = 0; q < s->n; q++) {
                 size_t li = lp->sl[s->off + q];
-                if (goexit[li] == 2)
-                    seen = true;
-                else if (seen)
-                    goexit[li] = 1;
+                if (goexit[li] == 2 || goexit[li] == 1)
+                    continue;
+                goexit[li] = q > first ? 1 : 3;
             }
         }
     }
-    int64_t goexit_name = 0;
+    int64_t goexit_name = 0, hidden_name = 0;
     /* functions from comments, shared by (name, file) */
     struct cp_hindex fx = {0};
     struct fnctx fc = {p, 0, 0};
@@ -1853,7 +1861,8 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
         if (pf < 0 && ll->addr != UINT64_MAX)
             pf = pc_find(lp, ll->addr + 1);
         size_t nlines = pf >= 0 ? lp->pcs[pf].n : 0;
-        bool is_goexit = pf < 0 && goexit && goexit[order[n]] == 1;
+        int hidden = pf < 0 && goexit ? goexit[order[n]] : 0;
+        bool is_goexit = hidden == 1 || hidden == 3;
         struct cp_location *loc =
             cp_profile_add_location(p, is_goexit ? 1 : nlines);
         if (!loc) {
@@ -1863,17 +1872,19 @@ static int to_profile(struct lp *lp, struct cp_profile *p)
         loc->address = ll->addr;
         loc->mapping_id = ll->map >= 0 ? (uint64_t)ll->map + 1 : 0;
         if (is_goexit) {
-            if (!goexit_name) {
+            int64_t *fid = hidden == 1 ? &goexit_name : &hidden_name;
+            if (!*fid) {
                 struct cp_function *fn = cp_profile_add_function(p);
-                int64_t nm = cp_profile_str(p, "runtime.goexit");
+                int64_t nm = cp_profile_str(p, hidden == 1 ? "runtime.goexit"
+                                                           : "runtime.?");
                 if (!fn || nm < 0) {
                     r = -ENOMEM;
                     break;
                 }
                 fn->name = fn->system_name = nm;
-                goexit_name = (int64_t)fn->id;
+                *fid = (int64_t)fn->id;
             }
-            loc->lines[0].function_id = (uint64_t)goexit_name;
+            loc->lines[0].function_id = (uint64_t)*fid;
         }
         for (size_t q = 0; q < nlines; q++) {
             const struct lframe *fr = &lp->fr[lp->pcs[pf].off + q];

@@ -8,7 +8,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$(dirname "$here")")
-cprof=$1
+cprof=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 cd "$src/tests/data/gen" || exit 1

@@ -8,6 +8,7 @@
 //	                  different mix: the -base / -diff_base partner of
 //	                  go-cpu.prof
 //	go-heap.txt       heap profile in Go's legacy text (debug=1)
+//	go-heap-proto.prof  the same heap data as profile.proto (debug=0)
 //	go-goroutine.txt  goroutine profile, debug=1 ("goroutine profile:")
 //	go-mutex.txt      mutex profile, debug=1 ("--- mutex:")
 //	go-block.txt      block profile, debug=1 ("--- contention:")
@@ -91,7 +92,8 @@ func write(dir, name string, debug int) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	p := map[string]string{"go-heap.txt": "heap", "go-goroutine.txt": "goroutine",
+	p := map[string]string{"go-heap.txt": "heap", "go-heap-proto.prof": "heap",
+		"go-goroutine.txt": "goroutine",
 		"go-mutex.txt": "mutex", "go-block.txt": "block"}[name]
 	if err := pprof.Lookup(p).WriteTo(f, debug); err != nil {
 		log.Fatal(err)
@@ -140,7 +142,9 @@ func main() {
 	allocSmall(20000)
 	allocBig(40)
 	runtime.GC()
+	// the same heap data twice: memory profiles are as of the last GC
 	write(*dir, "go-heap.txt", 1)
+	write(*dir, "go-heap-proto.prof", 0)
 	write(*dir, "go-goroutine.txt", 1)
 	write(*dir, "go-mutex.txt", 1)
 	for i := 0; i < 3; i++ {
