@@ -25,7 +25,7 @@ npm graphviz valgrind clang libclang-rt-14-dev file binutils"
 
 demo_pkgs="$build_pkgs golang-go graphviz"
 
-bench_pkgs="$check_pkgs hyperfine linux-perf heaptrack gnuplot-nox"
+bench_pkgs="$check_pkgs hyperfine linux-perf heaptrack gnuplot-nox time"
 
 fuzz_pkgs="$build_pkgs clang libclang-rt-14-dev"
 
