@@ -104,6 +104,10 @@ cp_cpu_test(symbolize_dso 60 dso --hz 1000 --ms 600)
 cp_cpu_test(stack_through_glibc_qsort 60 qsort --hz 1000 --ms 600)
 cp_cpu_test(stack_depth_100_whole 60 deep --depth 100 --hz 1000 --ms 300)
 cp_cpu_test(stack_depth_300_truncated 60 deep --depth 300 --hz 1000 --ms 300)
+# FIXME(cpu.c): samples taken on CPU 0 lose their `cpu` label: pprof drops
+# a numeric label whose value and unit are both 0 (google/pprof
+# profile/encode.go keeps it only if str, num or unit is non-zero).
+# Fails until the label gets a unit or a string value.
 cp_cpu_test(labels_every_sample 60 labels --hz 1000)
 
 # -- accuracy (sampling error of these runs: see check_cpu.py and
