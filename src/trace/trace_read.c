@@ -100,6 +100,10 @@ struct cp_trace {
     size_t ts_n;
 };
 
+/* Timestamps from a damaged or hostile file can be anything: keep them
+ * within +-2^61 ns (73 years) so that differences never overflow. */
+#define TS_LIMIT ((int64_t)1 << 61)
+
 /* ---- small helpers ---- */
 
 struct rd {
@@ -213,11 +217,13 @@ static int read_info(struct cp_trace *t, struct rd *r)
 static int read_sync(struct cp_trace *t, struct rd *r)
 {
     struct sync_pt s;
+    uint64_t mono;
     s.units = uv(r);
-    s.mono = (int64_t)uv(r);
+    mono = uv(r);
     s.real = (int64_t)uv(r);
-    if (r->bad)
+    if (r->bad || mono > (uint64_t)TS_LIMIT)
         return -EINVAL;
+    s.mono = (int64_t)mono;
     /* keep them increasing in both clocks; a bad point is ignored */
     if (t->n_syncs && (s.units <= t->syncs[t->n_syncs - 1].units ||
                        s.mono <= t->syncs[t->n_syncs - 1].mono))
@@ -547,7 +553,7 @@ int cp_trace_symbolize(const struct cp_trace *t, uint64_t pc,
         else
             hi = mid;
     }
-    if (lo < m->n_syms && m->syms[lo].pc == pc) {
+    if (lo < m->n_syms && m->syms[lo].pc == pc && m->syms[lo].n) {
         *frames = m->frames + m->syms[lo].first;
         return (int)m->syms[lo].n;
     }
@@ -625,13 +631,23 @@ static double overall_rate(const struct cp_trace *t)
     return t->nominal_rate > 0 ? t->nominal_rate : 1.0;
 }
 
+
+static int64_t clamp_ns(double v)
+{
+    if (!(v > (double)-TS_LIMIT)) /* also NaN */
+        return -TS_LIMIT;
+    if (v > (double)TS_LIMIT)
+        return TS_LIMIT;
+    return (int64_t)v;
+}
+
 static int64_t units_to_ns(const struct cp_trace *t, uint64_t u)
 {
     size_t lo = 0, hi = t->n_syncs;
     const struct sync_pt *a, *b;
 
     if (!t->n_syncs)
-        return (int64_t)((double)u / overall_rate(t));
+        return clamp_ns((double)u / overall_rate(t));
     /* last sync point with units <= u */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -642,15 +658,17 @@ static int64_t units_to_ns(const struct cp_trace *t, uint64_t u)
     }
     if (lo == 0) {
         a = &t->syncs[0];
-        return a->mono - (int64_t)((double)(a->units - u) / overall_rate(t));
+        return clamp_ns((double)a->mono -
+                        (double)(a->units - u) / overall_rate(t));
     }
     a = &t->syncs[lo - 1];
     if (lo == t->n_syncs)
-        return a->mono + (int64_t)((double)(u - a->units) / overall_rate(t));
+        return clamp_ns((double)a->mono +
+                        (double)(u - a->units) / overall_rate(t));
     b = &t->syncs[lo];
-    return a->mono + (int64_t)((double)(u - a->units) *
-                               (double)(b->mono - a->mono) /
-                               (double)(b->units - a->units));
+    return clamp_ns((double)a->mono + (double)(u - a->units) *
+                                          ((double)b->mono - (double)a->mono) /
+                                          (double)(b->units - a->units));
 }
 
 /* ---- scan ---- */
@@ -808,7 +826,7 @@ static int scan_global(struct cp_trace *t, struct rd *r,
                        int (*fn)(const struct cp_trace_event *, void *),
                        void *arg)
 {
-    int64_t now = (int64_t)uv(r);
+    int64_t now = clamp_ns((double)uv(r));
     int ret;
 
     while (!r->bad && r->p < r->end) {
@@ -818,7 +836,10 @@ static int scan_global(struct cp_trace *t, struct rd *r,
 
         memset(&e, 0, sizeof e);
         e.from_global = true;
-        now += sv(r);
+        /* wrapping add (no signed overflow), then into range */
+        now = (int64_t)((uint64_t)now + (uint64_t)sv(r));
+        if (now > TS_LIMIT || now < -TS_LIMIT)
+            now = now > 0 ? TS_LIMIT : -TS_LIMIT;
         e.tid = (int)uv(r);
         e.ts = now;
         if (type >= CP_TRG_SKIPPABLE) {
