@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 //
-// webui_bench.js PROFILE RUNS - the web UI on a large profile, cprof
+// webui_bench.js PROFILE RUNS [PPROF_RUNS] - the web UI on a large profile, cprof
 // against go tool pprof -http, alternated in the same headless Chromium:
 //   - time from navigation to the first drawn flame graph (cprof: the
 //     canvas is painted; pprof: d3's flame graph has its boxes);
@@ -15,8 +15,10 @@
 const { chromium } = require('playwright-core');
 const { spawn } = require('child_process');
 
-const [prof, runsArg] = process.argv.slice(2);
+const [prof, runsArg, pprofArg] = process.argv.slice(2);
 const runs = +runsArg || 5;
+// go tool pprof takes minutes on 100k stacks: fewer runs of it
+const pprofRuns = pprofArg === undefined ? runs : +pprofArg;
 const cprofBin = process.env.CPROF_BIN;
 
 function serve(cmd, args, re) {
@@ -138,7 +140,7 @@ const median = (a) => {
     console.log(`run ${i + 1} cprof: first draw ${rc.first.toFixed(0)} ms, ${(rc.bytes / 1024).toFixed(0)} kB, ` +
       `${rc.frames} frames; zoom ${rc.zoom.toFixed(0)} ms, search ${rc.search.toFixed(0)} ms, ` +
       `other sample type ${rc.cold.toFixed(0)} ms`);
-    if (havePprof) {
+    if (havePprof && i < pprofRuns) {
       try {
         const rg = await pprofRun(browser);
         g.push(rg);

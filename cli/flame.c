@@ -21,28 +21,19 @@
 
 /* ---- building ----------------------------------------------------------- */
 
-/* A new child of parent for frame func; -ENOMEM. Stacks arrive sorted,
- * so a (parent, frame) pair is never made twice. */
-static long new_node(struct cp_flame *f, uint32_t parent, uint32_t func)
+/* A new child of parent for frame func. Stacks arrive sorted, so a
+ * (parent, frame) pair is never made twice, and the array was sized for
+ * the worst case (one node per frame of every stack): no reallocation,
+ * and pages never touched are never faulted in. */
+static uint32_t new_node(struct cp_flame *f, uint32_t parent, uint32_t func)
 {
-    if (f->n_nodes >= UINT32_MAX - 1)
-        return -ENOMEM;
-    if (f->n_nodes == f->cap_nodes) {
-        size_t cap = f->cap_nodes * 2;
-        struct cp_flame_node *nn = realloc(f->nodes, cap * sizeof(*nn));
-        if (!nn)
-            return -ENOMEM;
-        f->nodes = nn;
-        f->cap_nodes = cap;
-    }
     uint32_t id = (uint32_t)f->n_nodes++;
     struct cp_flame_node *n = &f->nodes[id];
-    memset(n, 0, sizeof(*n));
     n->func = func;
     n->parent = parent;
     n->depth = f->nodes[parent].depth + 1;
-    n->next_sibling = f->nodes[parent].first_child;
-    f->nodes[parent].first_child = id;
+    n->end = 0;
+    n->total = n->self = n->btotal = n->bself = 0;
     return id;
 }
 
@@ -136,9 +127,7 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
     size_t nid = cp_graph_n_ids(&f->g);
     f->cap_funcs = nid + 8;
     f->funcs = calloc(f->cap_funcs, sizeof(*f->funcs));
-    f->cap_nodes = 1024;
-    f->nodes = calloc(f->cap_nodes, sizeof(*f->nodes));
-    if (!f->funcs || !f->nodes)
+    if (!f->funcs)
         goto fail;
     for (size_t i = 0; i < nid; i++) {
         struct cp_graph_node gn;
@@ -181,8 +170,6 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
             if (!*f->funcs[ids[k]].lib)
                 f->funcs[ids[k]].lib = lib;
     }
-    f->n_nodes = 1;
-    f->nodes[0].func = NONE;
 
     /*
      * Every sample's frames, root first, into one array; sort the stacks
@@ -253,6 +240,15 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
         t->len = (uint32_t)(nfr - t->off);
     }
     f->n_samples = nst;
+    if (nfr >= UINT32_MAX - 1)
+        goto fail_build;
+    f->cap_nodes = nfr + 1;
+    f->nodes = malloc(f->cap_nodes * sizeof(*f->nodes));
+    if (!f->nodes)
+        goto fail_build;
+    memset(&f->nodes[0], 0, sizeof(f->nodes[0]));
+    f->nodes[0].func = NONE;
+    f->n_nodes = 1;
     order = malloc((nst + 1) * sizeof(*order));
     if (!order)
         goto fail_build;
@@ -278,11 +274,8 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
             lcp++;
         uint32_t parent = lcp ? cur[lcp - 1] : 0;
         for (uint32_t d = lcp; d < t->len; d++) {
-            long c = new_node(f, parent, fr[d]);
-            if (c < 0)
-                goto fail_build;
-            cur[d] = (uint32_t)c;
-            parent = (uint32_t)c;
+            parent = new_node(f, parent, fr[d]);
+            cur[d] = parent;
         }
         pfr = fr;
         plen = t->len;
@@ -373,13 +366,15 @@ long cp_flame_find(const struct cp_flame *f, const char *const *path,
 {
     uint32_t cur = 0;
     for (size_t k = 0; k < n; k++) {
-        uint32_t c = f->nodes[cur].first_child;
-        for (; c; c = f->nodes[c].next_sibling)
-            if (!strcmp(f->funcs[f->nodes[c].func].name, path[k]))
+        uint32_t c = cur + 1, found = 0;
+        for (; c < f->nodes[cur].end; c = f->nodes[c].end)
+            if (!strcmp(f->funcs[f->nodes[c].func].name, path[k])) {
+                found = c;
                 break;
-        if (!c)
+            }
+        if (!found)
             return -1;
-        cur = c;
+        cur = found;
     }
     return (long)cur;
 }
@@ -583,7 +578,7 @@ int cp_flame_json(const struct cp_flame *f, uint32_t root, double minfrac,
         const struct cp_flame_node *n = &f->nodes[id];
         size_t nk = 0;
         bool had_cut = false;
-        for (uint32_t c = n->first_child; c; c = f->nodes[c].next_sibling) {
+        for (uint32_t c = id + 1; c < n->end; c = f->nodes[c].end) {
             if (weight(f, &f->nodes[c]) < minval) {
                 had_cut = true;
                 cut++;

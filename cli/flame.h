@@ -55,9 +55,10 @@ struct cp_flame_func {
 struct cp_flame_node {
     uint32_t func; /* index into funcs; node 0 (the root) has UINT32_MAX */
     uint32_t parent;
-    uint32_t first_child, next_sibling; /* 0: none */
     uint32_t depth;
-    uint32_t end; /* nodes are in preorder: the subtree is [self, end) */
+    /* nodes are in preorder: the subtree is [self, end), the children
+     * are self + 1, then each child's end, while below end */
+    uint32_t end;
     int64_t total, self;   /* the profile (the new one of a diff) */
     int64_t btotal, bself; /* the base of a diff, as positive values */
 };

@@ -94,8 +94,8 @@ static const struct cp_flame_node *child_named(const struct cp_flame *f,
                                                uint32_t parent,
                                                const char *name)
 {
-    for (uint32_t c = f->nodes[parent].first_child; c;
-         c = f->nodes[c].next_sibling)
+    for (uint32_t c = parent + 1; c < f->nodes[parent].end;
+         c = f->nodes[c].end)
         if (!strcmp(f->funcs[f->nodes[c].func].name, name))
             return &f->nodes[c];
     return NULL;
