@@ -21,6 +21,7 @@
 #include "pprof.h"
 #include "profile/codec.h"
 #include "profile/filter.h"
+#include "profile/measure.h"
 #include "profile/report.h"
 
 __attribute__((weak)) int cp_web_serve(const struct cp_pprof_cfg *c,
@@ -166,7 +167,7 @@ int cp_pprof_generate(const struct cp_pprof_cfg *c, struct cp_profile *p,
             for (size_t j = 0; j < p->n_samples; j++)
                 for (size_t i = 0; i < p->n_sample_types; i++)
                     p->samples[j].values[i] =
-                        (int64_t)((double)p->samples[j].values[i] * ratio);
+                        cp_f2i64((double)p->samples[j].values[i] * ratio);
         e = cp_profile_encode(p, 1, out);
         if (e < 0)
             snprintf(err, errlen, "cannot encode the profile: %s",

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "measure.h"
 #include "phash.h"
 
 struct ninfo {
@@ -411,8 +412,8 @@ static int make_groups(struct cp_graph_int *gi)
                                            0, 0, false};
             gi->n_groups++;
         }
-        gi->groups[e].w += w;
-        gi->groups[e].dw += dw;
+        gi->groups[e].w = cp_add64(gi->groups[e].w, w);
+        gi->groups[e].dw = cp_add64(gi->groups[e].dw, dw);
         gi->groups[e].active = true;
     }
     cp_hindex_free(&x);
@@ -506,8 +507,8 @@ static int pass(struct cp_graph_int *gi, bool edges)
                 }
                 if (gi->stamp[node] != gen) {
                     gi->stamp[node] = gen;
-                    gi->cum[node] += w;
-                    gi->cum_div[node] += dw;
+                    gi->cum[node] = cp_add64(gi->cum[node], w);
+                    gi->cum_div[node] = cp_add64(gi->cum_div[node], dw);
                 }
                 if (edges && parent != UINT32_MAX && node != parent) {
                     long e = edge_for(gi, parent, node);
@@ -516,8 +517,8 @@ static int pass(struct cp_graph_int *gi, bool edges)
                     struct bedge *be = &gi->e[e];
                     if (be->stamp != gen) {
                         be->stamp = gen;
-                        be->w += w;
-                        be->wd += dw;
+                        be->w = cp_add64(be->w, w);
+                        be->wd = cp_add64(be->wd, dw);
                         if (residual)
                             be->residual = true;
                         /* an inlined call keeps the flag the edge had */
@@ -530,17 +531,14 @@ static int pass(struct cp_graph_int *gi, bool edges)
             }
         }
         if (parent != UINT32_MAX && !residual) {
-            gi->flat[parent] += w;
-            gi->flat_div[parent] += dw;
+            gi->flat[parent] = cp_add64(gi->flat[parent], w);
+            gi->flat_div[parent] = cp_add64(gi->flat_div[parent], dw);
         }
     }
     return 0;
 }
 
-static int64_t abs64(int64_t v)
-{
-    return v < 0 ? -v : v;
-}
+#define abs64 cp_abs64
 
 /* pprof's selectNodesForGraph: ids with a value, in *out; returns count */
 static size_t select_nodes(struct cp_graph_int *gi, uint32_t *out)
@@ -649,12 +647,12 @@ static int edge_order(const void *pa, const void *pb, void *ctx)
 
 int64_t cp_graph_flat(const struct cp_graph_node *n)
 {
-    return n->flat_div ? n->flat / n->flat_div : n->flat;
+    return n->flat_div ? cp_div64(n->flat, n->flat_div) : n->flat;
 }
 
 int64_t cp_graph_cum(const struct cp_graph_node *n)
 {
-    return n->cum_div ? n->cum / n->cum_div : n->cum;
+    return n->cum_div ? cp_div64(n->cum, n->cum_div) : n->cum;
 }
 
 static void fill_node(const struct cp_graph_int *gi, uint32_t id,
@@ -804,11 +802,11 @@ int cp_graph_new(struct cp_graph *g, struct cp_profile *p,
     size_t cnt = select_nodes(gi, ids);
     int64_t total = 0;
     for (size_t i = 0; i < cnt; i++)
-        total += gi->flat[ids[i]];
+        total = cp_add64(total, gi->flat[ids[i]]);
     g->total = total;
     double nf = trim ? o->node_fraction : 0, ef = trim ? o->edge_fraction : 0;
-    g->node_cutoff = abs64((int64_t)((double)total * nf));
-    g->edge_cutoff = abs64((int64_t)((double)total * ef));
+    g->node_cutoff = abs64(cp_f2i64((double)total * nf));
+    g->edge_cutoff = abs64(cp_f2i64((double)total * ef));
     if (g->node_cutoff > 0) {
         size_t k = 0;
         for (size_t i = 0; i < cnt; i++)

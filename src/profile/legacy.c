@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "legacy.h"
+#include "measure.h"
 #include "phash.h"
 
 /* ---- intermediate representation ----------------------------------------- */
@@ -977,7 +978,7 @@ static int parse_cpu(struct lp *lp, const unsigned char *b, size_t len)
             addrs[i] = word(&w);
         if (count == 0 && nstk == 1 && addrs[0] == 0)
             break; /* end-of-data marker */
-        int64_t v[2] = {(int64_t)count, (int64_t)count * lp->period};
+        int64_t v[2] = {(int64_t)count, cp_mul64((int64_t)count, lp->period)};
         r = add_sample(lp, addrs, nstk, 1, v, false, 0);
         if (r < 0)
             break;
@@ -1147,8 +1148,8 @@ static void scale_heap(int64_t *count, int64_t *size, int64_t rate)
         return;
     double avg = (double)*size / (double)*count;
     double scale = 1 / (1 - exp(-avg / (double)rate));
-    *count = (int64_t)((double)*count * scale);
-    *size = (int64_t)((double)*size * scale);
+    *count = cp_f2i64((double)*count * scale);
+    *size = cp_f2i64((double)*size * scale);
 }
 
 /* heapSampleRE: (-?\d+): *(-?\d+) *\[ *(\d+): *(\d+) *] @([ x0-9a-f]*) */
@@ -1264,7 +1265,7 @@ static int parse_heap(struct lp *lp, struct scanner *sc)
                 break;
             }
             if (count != 0) {
-                bytes = size / count;
+                bytes = cp_div64(size, count);
                 if (v2)
                     scale_heap(&count, &size, lp->period);
             }
@@ -1500,7 +1501,8 @@ static int parse_thread(struct lp *lp, struct scanner *sc)
                 r = -ENOMEM;
                 break;
             }
-            memcpy(addrs + na, cur, nc * sizeof(*cur));
+            if (nc)
+                memcpy(addrs + na, cur, nc * sizeof(*cur));
             na += nc;
         }
         free(line);
@@ -1646,9 +1648,9 @@ static int parse_contention(struct lp *lp, struct scanner *sc)
             if (lp->period > 0) {
                 if (cpuhz > 0) {
                     double ghz = (double)cpuhz / 1e9;
-                    v1 = (int64_t)((double)v1 * (double)lp->period / ghz);
+                    v1 = cp_f2i64((double)v1 * (double)lp->period / ghz);
                 }
-                v2 = v2 * lp->period;
+                v2 = cp_mul64(v2, lp->period);
             }
             size_t alen = 0;
             while (af[alen] == ' ' || af[alen] == 'x' ||

@@ -455,7 +455,7 @@ static int map_sample(struct merger *m, const struct cp_sample *ss)
     if (e >= 0) {
         struct cp_sample *o = &out->samples[e];
         for (size_t i = 0; i < nv; i++)
-            o->values[i] += ss->values[i];
+            o->values[i] = cp_add64(o->values[i], ss->values[i]);
         return 0;
     }
     struct cp_sample *o = cp_profile_add_sample(out, ss->n_locations, nl);
@@ -466,7 +466,8 @@ static int map_sample(struct merger *m, const struct cp_sample *ss)
                ss->n_locations * sizeof(*o->location_ids));
     if (nl)
         memcpy(o->labels, m->labels, nl * sizeof(*o->labels));
-    memcpy(o->values, ss->values, nv * sizeof(*o->values));
+    if (nv)
+        memcpy(o->values, ss->values, nv * sizeof(*o->values));
     cp_hindex_put(&m->samples, slot, h);
     return 0;
 }
@@ -904,10 +905,10 @@ int cp_profile_normalize(struct cp_profile *p, const struct cp_profile *base,
     }
     for (size_t j = 0; j < base->n_samples; j++)
         for (size_t i = 0; i < n; i++)
-            bv[i] += base->samples[j].values[i];
+            bv[i] = cp_add64(bv[i], base->samples[j].values[i]);
     for (size_t j = 0; j < p->n_samples; j++)
         for (size_t i = 0; i < n; i++)
-            sv[i] += p->samples[j].values[i];
+            sv[i] = cp_add64(sv[i], p->samples[j].values[i]);
     for (size_t i = 0; i < n; i++)
         scale[i] = sv[i] == 0 ? 0.0 : (double)bv[i] / (double)sv[i];
     r = cp_profile_scale_n(p, scale);

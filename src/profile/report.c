@@ -26,10 +26,7 @@ static const char *S(const struct cp_profile *p, int64_t i)
     return cp_profile_string(p, i);
 }
 
-static int64_t abs64(int64_t v)
-{
-    return v < 0 ? -v : v;
-}
+#define abs64 cp_abs64
 
 #define OUT(...)                                                             \
     do {                                                                     \
@@ -62,20 +59,19 @@ int cp_report_init(struct cp_report *r, struct cp_profile *p,
     for (size_t j = 0; j < p->n_samples; j++) {
         const struct cp_sample *s = &p->samples[j];
         int64_t v = s->values[si], d = o->mean ? s->values[0] : 0;
-        if (v < 0)
-            v = -v;
-        total += v;
-        div += d;
+        v = cp_abs64(v);
+        total = cp_add64(total, v);
+        div = cp_add64(div, d);
         if (cp_sample_has_label(p, s, "pprof::base", "true")) {
-            dtotal += v;
-            ddiv += d;
+            dtotal = cp_add64(dtotal, v);
+            ddiv = cp_add64(ddiv, d);
         }
     }
     if (dtotal > 0) {
         total = dtotal;
         div = ddiv;
     }
-    r->total = div ? total / div : total;
+    r->total = div ? cp_div64(total, div) : total;
     return 0;
 }
 
@@ -89,7 +85,7 @@ char *cp_report_value(const struct cp_report *r, int64_t v, char *buf,
 {
     double ratio = r->o.divide_by > 0 ? 1 / r->o.divide_by : 1;
     if (ratio > 0 && ratio != 1)
-        v = (int64_t)((double)v * ratio);
+        v = cp_f2i64((double)v * ratio);
     return cp_unit_label(buf, n, v, r->sample_unit, r->output_unit);
 }
 
@@ -126,8 +122,8 @@ void cp_report_select_unit(struct cp_report *r, const struct cp_graph *g)
         minv = maxv;
     double ratio = r->o.divide_by > 0 ? 1 / r->o.divide_by : 1;
     if (ratio > 0 && ratio != 1) {
-        minv = (int64_t)((double)minv * ratio);
-        maxv = (int64_t)((double)maxv * ratio);
+        minv = cp_f2i64((double)minv * ratio);
+        maxv = cp_f2i64((double)maxv * ratio);
     }
     double v;
     const char *minu = cp_unit_scale(minv, r->sample_unit, "minimum", &v);
@@ -237,7 +233,7 @@ static int report_labels(const struct cp_report *r, const struct cp_graph *g,
     }
     int64_t flat_sum = 0;
     for (size_t i = 0; i < g->n_nodes; i++)
-        flat_sum += cp_graph_flat(&g->nodes[i]);
+        flat_sum = cp_add64(flat_sum, cp_graph_flat(&g->nodes[i]));
     if (r->o.n_active_filters) {
         OUT("Active filters:\n");
         for (size_t i = 0; i < r->o.n_active_filters; i++) {
@@ -258,7 +254,7 @@ static int report_labels(const struct cp_report *r, const struct cp_graph *g,
             OUT("Dropped %zu node%s (cum <= %s)\n", g->dropped_nodes,
                 g->dropped_nodes > 1 ? "s" : "",
                 cp_report_value(r,
-                                abs64((int64_t)((double)r->total *
+                                abs64(cp_f2i64((double)r->total *
                                                 r->o.node_fraction)),
                                 a, sizeof(a)));
         if (g->n_nodes > 0 && g->n_nodes < g->orig_count)
@@ -288,7 +284,7 @@ int cp_report_text(struct cp_report *r, struct cp_dynbuf *out)
         const struct cp_graph_node *n = &g.nodes[i];
         int64_t flat = cp_graph_flat(n), cum = cp_graph_cum(n);
         char fv[64], cv[64], fp[16], sp[16], cp[16];
-        flat_sum += flat;
+        flat_sum = cp_add64(flat_sum, flat);
         const char *inl = cp_graph_inline_label(&g, n);
         if (cp_dynbuf_printf(
                 out, "%10s %s %s %10s %s  %s%s%s\n",
@@ -487,7 +483,7 @@ int cp_report_traces(struct cp_report *r, struct cp_dynbuf *out)
         }
         int64_t v = s->values[si], d = r->o.mean ? s->values[0] : 0;
         if (d != 0)
-            v /= d;
+            v = cp_div64(v, d);
         bool first = true;
         for (size_t k = 0; k < s->n_locations && e == 0; k++) {
             uint64_t id = s->location_ids[k];
@@ -775,7 +771,7 @@ int cp_report_collapsed(struct cp_report *r, struct cp_dynbuf *out)
         const struct cp_sample *s = &p->samples[j];
         int64_t v = s->values[si], d = r->o.mean ? s->values[0] : 0;
         if (d)
-            v /= d;
+            v = cp_div64(v, d);
         if (!v)
             continue;
         uint64_t h = s->n_locations;
@@ -812,7 +808,7 @@ int cp_report_collapsed(struct cp_report *r, struct cp_dynbuf *out)
             vals[g] = 0;
             ng++;
         }
-        vals[g] += v;
+        vals[g] = cp_add64(vals[g], v);
     }
     if (e == 0 && ng) {
         f = calloc(ng, sizeof(*f));
@@ -844,13 +840,13 @@ int cp_report_collapsed(struct cp_report *r, struct cp_dynbuf *out)
             e = -ENOMEM;
         nf++;
     }
-    if (e == 0) {
+    if (e == 0 && nf) {
         qsort(f, nf, sizeof(*f), cmp_folded);
         for (size_t i = 0; i < nf && e == 0;) {
             size_t k = i;
             int64_t v = 0;
             while (k < nf && !strcmp(f[k].stack, f[i].stack))
-                v += f[k++].v;
+                v = cp_add64(v, f[k++].v);
             if (v && cp_dynbuf_printf(out, "%s %" PRId64 "\n", f[i].stack,
                                       v) < 0)
                 e = -ENOMEM;
@@ -1078,8 +1074,8 @@ int cp_report_list(struct cp_report *r, const regex_t *re,
             }
             int64_t flat = 0, cum = 0, start = INT64_MAX, end = 0;
             for (size_t q = k; q < kend; q++) {
-                flat += m[q]->flat;
-                cum += m[q]->cum;
+                flat = cp_add64(flat, m[q]->flat);
+                cum = cp_add64(cum, m[q]->cum);
                 int64_t ln = m[q]->lineno;
                 int64_t ns = m[q]->start_line ? m[q]->start_line : ln - 5;
                 if (ns < start)
@@ -1145,8 +1141,8 @@ int cp_report_list(struct cp_report *r, const regex_t *re,
                 int64_t lf = 0, lc = 0;
                 for (size_t q = k; q < kend; q++)
                     if (m[q]->lineno == ln) {
-                        lf += m[q]->flat;
-                        lc += m[q]->cum;
+                        lf = cp_add64(lf, m[q]->flat);
+                        lc = cp_add64(lc, m[q]->cum);
                     }
                 e = cp_dynbuf_printf(out, "%10s %10s %6" PRId64 ":%s\n",
                                      value_or_dot(r, lf, a, sizeof(a)),
