@@ -117,12 +117,13 @@ static char *pct(char *buf, size_t n, int64_t v, int64_t total)
     return buf;
 }
 
-int cp_callgraph_dot(const struct cp_graph *g, int64_t total,
-                     const char *unit, const char *const *legend,
-                     size_t n_legend, struct cp_dynbuf *out)
+int cp_callgraph_dot(const struct cp_graph *g, int64_t total, const char *unit,
+                     const char *const *legend, size_t n_legend,
+                     struct cp_dynbuf *out)
 {
-    int r = cp_dynbuf_addstr(out, "digraph \"cprof\" {\n"
-                                  "node [style=filled fillcolor=\"#f8f8f8\"]\n");
+    int r =
+        cp_dynbuf_addstr(out, "digraph \"cprof\" {\n"
+                              "node [style=filled fillcolor=\"#f8f8f8\"]\n");
     if (!r && n_legend) {
         r = cp_dynbuf_addstr(out, "subgraph cluster_L { \"");
         if (!r)
@@ -165,14 +166,16 @@ int cp_callgraph_dot(const struct cp_graph *g, int64_t total,
         dot_color(fg, sizeof(fg), score, false);
         dot_color(bgc, sizeof(bgc), score, true);
         if (!r)
-            r = cp_dynbuf_printf(out, "\" id=\"node%zu\" fontsize=%d "
-                                      "shape=box tooltip=\"",
+            r = cp_dynbuf_printf(out,
+                                 "\" id=\"node%zu\" fontsize=%d "
+                                 "shape=box tooltip=\"",
                                  i + 1, fs);
         if (!r)
             r = dot_escaped(out, n->printable);
         if (!r)
-            r = cp_dynbuf_printf(out, " (%s)\" color=\"%s\" "
-                                      "fillcolor=\"%s\"]\n",
+            r = cp_dynbuf_printf(out,
+                                 " (%s)\" color=\"%s\" "
+                                 "fillcolor=\"%s\"]\n",
                                  cum != flat ? v2 : v1, fg, bgc);
     }
     for (size_t k = 0; k < g->n_edges && !r; k++) {
@@ -190,8 +193,7 @@ int cp_callgraph_dot(const struct cp_graph *g, int64_t total,
                 r = cp_dynbuf_printf(out, " weight=%d", weight);
             if (!r && width > 1)
                 r = cp_dynbuf_printf(out, " penwidth=%d", width);
-            dot_color(fg, sizeof(fg), (double)w / (double)abs64(total),
-                      false);
+            dot_color(fg, sizeof(fg), (double)w / (double)abs64(total), false);
             if (!r)
                 r = cp_dynbuf_printf(out, " color=\"%s\"", fg);
         }

@@ -18,9 +18,9 @@
 
 /* Write g as DOT into out. total is the percentage base; unit the
  * values' unit ("nanoseconds"); legend lines go in a box at the top. */
-int cp_callgraph_dot(const struct cp_graph *g, int64_t total,
-                     const char *unit, const char *const *legend,
-                     size_t n_legend, struct cp_dynbuf *out);
+int cp_callgraph_dot(const struct cp_graph *g, int64_t total, const char *unit,
+                     const char *const *legend, size_t n_legend,
+                     struct cp_dynbuf *out);
 
 /*
  * Run `dot -Tsvg` on dot (bounded by timeout_s seconds) and append the

@@ -361,8 +361,7 @@ void cp_flame_free(struct cp_flame *f)
     memset(f, 0, sizeof(*f));
 }
 
-long cp_flame_find(const struct cp_flame *f, const char *const *path,
-                   size_t n)
+long cp_flame_find(const struct cp_flame *f, const char *const *path, size_t n)
 {
     uint32_t cur = 0;
     for (size_t k = 0; k < n; k++) {
@@ -434,9 +433,9 @@ int cp_json_escape(struct cp_dynbuf *out, const char *s)
                 ok = false;
             cp = (cp << 6) | (u[i + k] & 0x3f);
         }
-        if (ok && ((len == 3 && (cp < 0x800 || (cp >= 0xd800 &&
-                                                cp <= 0xdfff))) ||
-                   (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
+        if (ok &&
+            ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+             (len == 4 && (cp < 0x10000 || cp > 0x10ffff))))
             ok = false;
         if (ok) {
             r = cp_dynbuf_add(out, u + i, len);
@@ -672,8 +671,9 @@ int cp_flame_json(const struct cp_flame *f, uint32_t root, double minfrac,
             r = cp_json_escape(out, st.v[i]);
     }
     if (!r)
-        r = cp_dynbuf_printf(out, "],\n\"funcs\":%s],\n\"nodes\":%s],\n"
-                                  "\"path\":[",
+        r = cp_dynbuf_printf(out,
+                             "],\n\"funcs\":%s],\n\"nodes\":%s],\n"
+                             "\"path\":[",
                              funcs.len ? funcs.data : "[",
                              nodes.len ? nodes.data : "[");
     for (size_t i = np; i-- > 0 && !r;) {
@@ -685,8 +685,8 @@ int cp_flame_json(const struct cp_flame *f, uint32_t root, double minfrac,
         r = cp_dynbuf_printf(out,
                              "],\"diff\":%s,\"minval\":%lld,\"cut\":%zu,"
                              "\"stride\":%d}",
-                             f->diff ? "true" : "false", (long long)minval,
-                             cut, stride);
+                             f->diff ? "true" : "false", (long long)minval, cut,
+                             stride);
     cp_dynbuf_free(&funcs);
 out:
     cp_dynbuf_free(&nodes);

@@ -68,7 +68,7 @@ struct cp_flame {
     size_t n_nodes;
     struct cp_flame_func *funcs;
     size_t n_funcs;
-    bool diff; /* some sample carried pprof::base */
+    bool diff;        /* some sample carried pprof::base */
     size_t n_samples; /* samples with a non-zero value */
     /* private */
     struct cp_graph g; /* owns the names */
@@ -87,8 +87,7 @@ void cp_flame_free(struct cp_flame *f);
  * The node reached from the root through frames named path[0..n) (node 0
  * for n == 0), or -1.
  */
-long cp_flame_find(const struct cp_flame *f, const char *const *path,
-                   size_t n);
+long cp_flame_find(const struct cp_flame *f, const char *const *path, size_t n);
 
 /*
  * Append the JSON of the subtree at node `root` to out:
@@ -123,6 +122,5 @@ void cp_flame_node_files(const struct cp_graph *g, const struct cp_profile *p,
 /* Append s as a JSON string literal (quotes included); bytes that are not
  * UTF-8 become U+FFFD, so any C name or path makes valid JSON. */
 int cp_json_escape(struct cp_dynbuf *out, const char *s);
-
 
 #endif /* CP_FLAME_H */

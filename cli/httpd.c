@@ -186,9 +186,8 @@ static bool accepts_gzip(const struct cp_http_req *rq)
     return ae && strstr(ae, "gzip");
 }
 
-static int queue(struct cp_http_req *rq, int status,
-                 struct MHD_Response *resp, const char *type, bool gzipped,
-                 size_t body_len)
+static int queue(struct cp_http_req *rq, int status, struct MHD_Response *resp,
+                 const char *type, bool gzipped, size_t body_len)
 {
     if (!resp)
         return -1;
@@ -196,8 +195,7 @@ static int queue(struct cp_http_req *rq, int status,
     if (type)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     if (gzipped)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING,
-                                "gzip");
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, "Accept-Encoding");
     bool has_cache = false;
     for (size_t i = 0; i < rq->n_hdr; i++) {
@@ -208,9 +206,8 @@ static int queue(struct cp_http_req *rq, int status,
     if (!has_cache)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                                 "no-store");
-    int r = MHD_queue_response(rq->c, (unsigned)status, resp) == MHD_YES
-                ? 0
-                : -1;
+    int r =
+        MHD_queue_response(rq->c, (unsigned)status, resp) == MHD_YES ? 0 : -1;
     MHD_destroy_response(resp);
     rq->replied = true;
     atomic_fetch_add(&rq->d->bytes_sent, body_len);
@@ -236,8 +233,8 @@ int cp_http_reply_take(struct cp_http_req *rq, int status, const char *type,
             free(data);
             size_t glen;
             char *g = cp_dynbuf_take(&gz, &glen);
-            struct MHD_Response *resp = MHD_create_response_from_buffer(
-                glen, g, MHD_RESPMEM_MUST_FREE);
+            struct MHD_Response *resp =
+                MHD_create_response_from_buffer(glen, g, MHD_RESPMEM_MUST_FREE);
             if (!resp)
                 free(g);
             return queue(rq, status, resp, type, true, glen);
@@ -352,8 +349,7 @@ static void free_req(struct cp_http_req *rq)
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                                   const char *url, const char *method,
-                                  const char *version,
-                                  const char *upload_data,
+                                  const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
 {
     struct cp_httpd *d = cls;
@@ -384,8 +380,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c,
                  (post && (rt->flags & CP_HTTP_POST)))) {
         cp_http_add_header(rq, MHD_HTTP_HEADER_ALLOW,
                            (rt->flags & CP_HTTP_POST) ? "POST" : "GET, HEAD");
-        r = cp_http_error(rq, 405, "method %s not allowed on %s", method,
-                          url);
+        r = cp_http_error(rq, 405, "method %s not allowed on %s", method, url);
     } else {
         rq->route = rt;
         r = rt->fn(rq, d->ctx);
@@ -440,7 +435,8 @@ static int split_addr(const char *addr, char *host, size_t hn, char *port,
         if (!close || close[1] != ':') {
             snprintf(err, errlen,
                      "could not split http address: address %s: missing "
-                     "port in address", addr);
+                     "port in address",
+                     addr);
             return -EINVAL;
         }
         h = addr + 1;
@@ -451,13 +447,15 @@ static int split_addr(const char *addr, char *host, size_t hn, char *port,
         if (!colon) {
             snprintf(err, errlen,
                      "could not split http address: address %s: missing "
-                     "port in address", addr);
+                     "port in address",
+                     addr);
             return -EINVAL;
         }
         if (memchr(addr, ':', (size_t)(colon - addr))) {
             snprintf(err, errlen,
                      "could not split http address: address %s: too many "
-                     "colons in address", addr);
+                     "colons in address",
+                     addr);
             return -EINVAL;
         }
         hl = (size_t)(colon - addr);
@@ -473,7 +471,8 @@ static int split_addr(const char *addr, char *host, size_t hn, char *port,
         if (*q < '0' || *q > '9') {
             snprintf(err, errlen,
                      "invalid port number: strconv.Atoi: parsing \"%s\": "
-                     "invalid syntax", port);
+                     "invalid syntax",
+                     port);
             return -EINVAL;
         }
     if (*port && atol(port) > 65535) {
@@ -523,16 +522,16 @@ static int listen_on(const char *host, const char *port, bool *loopback,
     }
     freeaddrinfo(res);
     if (fd < 0) {
-        snprintf(err, errlen, "listen tcp %s:%s: %s", *host ? host : "",
-                 port, strerror(e ? e : EADDRNOTAVAIL));
+        snprintf(err, errlen, "listen tcp %s:%s: %s", *host ? host : "", port,
+                 strerror(e ? e : EADDRNOTAVAIL));
         return -(e ? e : EADDRNOTAVAIL);
     }
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
     getsockname(fd, (struct sockaddr *)&ss, &sl);
     *bound_port = ntohs(ss.ss_family == AF_INET
-                           ? ((struct sockaddr_in *)&ss)->sin_port
-                           : ((struct sockaddr_in6 *)&ss)->sin6_port);
+                            ? ((struct sockaddr_in *)&ss)->sin_port
+                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
     return fd;
 }
 
@@ -542,8 +541,8 @@ int cp_httpd_start(struct cp_httpd **out, const char *addr,
 {
     char host[256], port[16];
     *out = NULL;
-    int r = split_addr(addr, host, sizeof(host), port, sizeof(port), err,
-                       errlen);
+    int r =
+        split_addr(addr, host, sizeof(host), port, sizeof(port), err, errlen);
     if (r < 0)
         return r;
     /* Go: an empty host means localhost for the web UI. */

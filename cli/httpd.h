@@ -57,7 +57,7 @@ struct cp_httpd;
 typedef int cp_http_handler_fn(struct cp_http_req *rq, void *ctx);
 
 enum {
-    CP_HTTP_GET = 1,    /* GET and HEAD */
+    CP_HTTP_GET = 1, /* GET and HEAD */
     CP_HTTP_POST = 2,
     CP_HTTP_PREFIX = 4, /* path matches every path that starts with it */
 };
@@ -99,7 +99,7 @@ bool cp_httpd_open_browser(const char *url);
 
 /* ---- inside a handler ---- */
 
-const char *cp_http_path(const struct cp_http_req *rq);   /* decoded */
+const char *cp_http_path(const struct cp_http_req *rq); /* decoded */
 const char *cp_http_method(const struct cp_http_req *rq);
 /* A query argument (decoded), or NULL when absent. */
 const char *cp_http_arg(const struct cp_http_req *rq, const char *name);

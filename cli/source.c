@@ -95,14 +95,12 @@ struct text {
     size_t n;
 };
 
-static int read_text(const char *path, struct text *t, char *err,
-                     size_t errlen)
+static int read_text(const char *path, struct text *t, char *err, size_t errlen)
 {
     memset(t, 0, sizeof(*t));
     FILE *fp = fopen(path, "rb");
     if (!fp) {
-        snprintf(err, errlen, "could not read %s: %s", path,
-                 strerror(errno));
+        snprintf(err, errlen, "could not read %s: %s", path, strerror(errno));
         return -errno;
     }
     struct stat st;
@@ -172,8 +170,7 @@ static int by_cum(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-static json_t *func_json(const struct func *fn,
-                         const struct cp_source_opts *o)
+static json_t *func_json(const struct func *fn, const struct cp_source_opts *o)
 {
     json_t *j = json_object();
     if (!j)
@@ -219,9 +216,9 @@ static json_t *func_json(const struct func *fn,
         /* elide a long run with no samples */
         if (k < fn->n && fn->lines[k].lineno - ln > MAX_GAP &&
             (k == 0 || ln - fn->lines[k - 1].lineno > CONTEXT)) {
-            json_array_append_new(lines, json_pack("[I,I,I,n]", (json_int_t)-1,
-                                                   (json_int_t)0,
-                                                   (json_int_t)0));
+            json_array_append_new(lines,
+                                  json_pack("[I,I,I,n]", (json_int_t)-1,
+                                            (json_int_t)0, (json_int_t)0));
             ln = fn->lines[k].lineno - CONTEXT - 1;
             continue;
         }

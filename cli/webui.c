@@ -174,8 +174,10 @@ static int prepare_args(struct webui *w, const struct args *a, int defgran,
     if (gs) {
         g = cp_granularity_parse(gs);
         if (g < 0) {
-            snprintf(err, sizeof(err), "unknown granularity %s (functions, "
-                     "filefunctions, files, lines or addresses)", gs);
+            snprintf(err, sizeof(err),
+                     "unknown granularity %s (functions, "
+                     "filefunctions, files, lines or addresses)",
+                     gs);
             fail(a, 400, err);
             return -1;
         }
@@ -238,8 +240,8 @@ static int reply_json(struct cp_http_req *rq, json_t *j)
 static json_t *view_json(const struct view *v)
 {
     return json_pack("{s:I,s:s,s:s,s:i,s:o}", "total", (json_int_t)v->total,
-                     "unit", v->unit, "type", v->type, "si", v->si,
-                     "warnings", warnings(v->warn.data));
+                     "unit", v->unit, "type", v->type, "si", v->si, "warnings",
+                     warnings(v->warn.data));
 }
 
 /* ---- pages and assets --------------------------------------------------- */
@@ -277,10 +279,11 @@ static int api_meta(struct cp_http_req *rq, void *ctx)
     for (size_t i = 0; i < p->n_sample_types; i++)
         json_array_append_new(
             types,
-            json_pack("{s:o,s:o}", "type",
-                      cp_json_text(cp_profile_string(p, p->sample_types[i].type)),
-                      "unit",
-                      cp_json_text(cp_profile_string(p, p->sample_types[i].unit))));
+            json_pack(
+                "{s:o,s:o}", "type",
+                cp_json_text(cp_profile_string(p, p->sample_types[i].type)),
+                "unit",
+                cp_json_text(cp_profile_string(p, p->sample_types[i].unit))));
     /* string label keys, for "group by" (first 64 distinct) */
     int64_t keys[64];
     size_t nk = 0;
@@ -309,17 +312,17 @@ static int api_meta(struct cp_http_req *rq, void *ctx)
         json_array_append_new(labels,
                               cp_json_text(cp_profile_string(p, keys[i])));
     for (size_t i = 0; i < p->n_comments; i++)
-        json_array_append_new(comments,
-                              cp_json_text(cp_profile_string(p, p->comments[i])));
+        json_array_append_new(
+            comments, cp_json_text(cp_profile_string(p, p->comments[i])));
     char err[256];
     int def = cp_sample_index(p, NULL, err, sizeof(err));
     const struct cp_mapping *m = p->n_mappings ? &p->mappings[0] : NULL;
     json_t *j = json_pack(
         "{s:o,s:o,s:i,s:o,s:o,s:b,s:b,s:I,s:I,s:I,s:o,s:o,s:i,s:s,s:I,s:o}",
         "title", cp_json_text(w->o->title ? w->o->title : ""), "sample_types",
-        types, "default_index", def < 0 ? 0 : def, "labels", labels,
-        "comments", comments, "diff", diff, "refresh", w->o->reload != NULL,
-        "time_nanos", (json_int_t)p->time_nanos, "duration_nanos",
+        types, "default_index", def < 0 ? 0 : def, "labels", labels, "comments",
+        comments, "diff", diff, "refresh", w->o->reload != NULL, "time_nanos",
+        (json_int_t)p->time_nanos, "duration_nanos",
         (json_int_t)p->duration_nanos, "samples", (json_int_t)p->n_samples,
         "main_file", cp_json_text(m ? cp_profile_string(p, m->filename) : ""),
         "build_id", cp_json_text(m ? cp_profile_string(p, m->build_id) : ""),
@@ -341,10 +344,9 @@ static int api_meta(struct cp_http_req *rq, void *ctx)
  * the tree. */
 static char *flame_key(struct webui *w, const struct args *a)
 {
-    static const char *const keys[] = {"si",        "focus",    "ignore",
-                                       "hide",      "show",     "show_from",
-                                       "tagfocus",  "tagignore", "g",
-                                       "group"};
+    static const char *const keys[] = {
+        "si",        "focus",    "ignore",    "hide", "show",
+        "show_from", "tagfocus", "tagignore", "g",    "group"};
     struct cp_dynbuf b;
     cp_dynbuf_init(&b, 1 << 20);
     cp_dynbuf_printf(&b, "v%u", w->version);
@@ -425,8 +427,7 @@ static int flame_ensure(struct webui *w, const struct args *a)
     w->fprof = v.p; /* the tree's names point into it */
     memset(&v.p, 0, sizeof(v.p));
     w->ftotal = v.total;
-    snprintf(w->fwarn, sizeof(w->fwarn), "%s",
-             v.warn.data ? v.warn.data : "");
+    snprintf(w->fwarn, sizeof(w->fwarn), "%s", v.warn.data ? v.warn.data : "");
     view_free(&v);
     w->fkey = key;
     w->have_flame = true;
@@ -514,13 +515,12 @@ static int api_search(struct cp_http_req *rq, void *ctx)
             i++;
         }
     }
-    json_t *j = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "matched",
-                          (json_int_t)sum[0], "base_matched",
-                          (json_int_t)bsum[0], "total", (json_int_t)w->ftotal,
-                          "tree_total", (json_int_t)f->nodes[0].total,
-                          "root_matched", (json_int_t)sum[1], "root_total",
-                          (json_int_t)f->nodes[root].total, "root_base",
-                          (json_int_t)bsum[1]);
+    json_t *j = json_pack(
+        "{s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "matched", (json_int_t)sum[0],
+        "base_matched", (json_int_t)bsum[0], "total", (json_int_t)w->ftotal,
+        "tree_total", (json_int_t)f->nodes[0].total, "root_matched",
+        (json_int_t)sum[1], "root_total", (json_int_t)f->nodes[root].total,
+        "root_base", (json_int_t)bsum[1]);
     pthread_mutex_unlock(&w->lock);
     free(m);
     regfree(&re);
@@ -552,8 +552,10 @@ static int api_flame(struct cp_http_req *rq, void *ctx)
         char *end;
         minfrac = strtod(mf, &end);
         if (*end || !(minfrac >= 0 && minfrac <= 1)) {
-            ret = cp_http_error(rq, 400, "minfrac %s is not a number between "
-                                         "0 and 1", mf);
+            ret = cp_http_error(rq, 400,
+                                "minfrac %s is not a number between "
+                                "0 and 1",
+                                mf);
             goto out;
         }
     }
@@ -651,14 +653,15 @@ static int api_top(struct cp_http_req *rq, void *ctx)
     return reply_json(rq, j);
 }
 
-static int compile_arg(struct cp_http_req *rq, const char *name,
-                       regex_t *re)
+static int compile_arg(struct cp_http_req *rq, const char *name, regex_t *re)
 {
     const char *f = arg(rq, name);
     char err[512];
     if (!f) {
-        cp_http_error(rq, 400, "missing %s= (a regular expression naming "
-                               "functions)", name);
+        cp_http_error(rq, 400,
+                      "missing %s= (a regular expression naming "
+                      "functions)",
+                      name);
         return -1;
     }
     if (cp_regex_compile(re, name, f, err, sizeof(err)) < 0) {
@@ -706,24 +709,24 @@ static int api_peek(struct cp_http_req *rq, void *ctx)
         for (uint32_t k = 0; k < n->n_in; k++) {
             const struct cp_graph_edge *e = &g.edges[n->in[k]];
             json_array_append_new(
-                callers, json_pack("[o,I,b]",
-                                   cp_json_text(g.nodes[e->src].printable),
-                                   (json_int_t)e->weight, e->inline_));
+                callers,
+                json_pack("[o,I,b]", cp_json_text(g.nodes[e->src].printable),
+                          (json_int_t)e->weight, e->inline_));
         }
         for (uint32_t k = 0; k < n->n_out; k++) {
             const struct cp_graph_edge *e = &g.edges[n->out[k]];
             json_array_append_new(
-                callees, json_pack("[o,I,b]",
-                                   cp_json_text(g.nodes[e->dst].printable),
-                                   (json_int_t)e->weight, e->inline_));
+                callees,
+                json_pack("[o,I,b]", cp_json_text(g.nodes[e->dst].printable),
+                          (json_int_t)e->weight, e->inline_));
         }
-        json_array_append_new(
-            funcs, json_pack("{s:o,s:o,s:I,s:I,s:o,s:o}", "name",
-                             cp_json_text(n->printable), "file",
-                             cp_json_text(n->file), "flat",
-                             (json_int_t)cp_graph_flat(n), "cum",
-                             (json_int_t)cp_graph_cum(n), "callers", callers,
-                             "callees", callees));
+        json_array_append_new(funcs,
+                              json_pack("{s:o,s:o,s:I,s:I,s:o,s:o}", "name",
+                                        cp_json_text(n->printable), "file",
+                                        cp_json_text(n->file), "flat",
+                                        (json_int_t)cp_graph_flat(n), "cum",
+                                        (json_int_t)cp_graph_cum(n), "callers",
+                                        callers, "callees", callees));
     }
     json_t *j = view_json(&v);
     json_object_set_new(j, "funcs", funcs);
@@ -814,9 +817,10 @@ static int api_graph(struct cp_http_req *rq, void *ctx)
     cp_dynbuf_free(&dot);
     if (r == -ENOENT) {
         cp_dynbuf_free(&svg);
-        return cp_http_error(rq, 501, "Could not execute dot; install "
-                                      "graphviz (sudo apt-get install "
-                                      "graphviz) to see the call graph.");
+        return cp_http_error(rq, 501,
+                             "Could not execute dot; install "
+                             "graphviz (sudo apt-get install "
+                             "graphviz) to see the call graph.");
     }
     if (r < 0) {
         cp_dynbuf_free(&svg);
@@ -836,8 +840,9 @@ static int api_refresh(struct cp_http_req *rq, void *ctx)
 {
     struct webui *w = ctx;
     if (!w->o->reload)
-        return cp_http_error(rq, 400, "this profile was not loaded from a "
-                                      "URL; there is nothing to refresh");
+        return cp_http_error(rq, 400,
+                             "this profile was not loaded from a "
+                             "URL; there is nothing to refresh");
     struct cp_profile np;
     char err[1024] = "";
     /* outside the lock: fetching a CPU profile takes its seconds */
@@ -864,8 +869,8 @@ static int api_refresh(struct cp_http_req *rq, void *ctx)
     unsigned ver = w->version;
     size_t ns = w->prof.n_samples;
     pthread_mutex_unlock(&w->lock);
-    return reply_json(rq, json_pack("{s:i,s:I}", "version", (int)ver,
-                                    "samples", (json_int_t)ns));
+    return reply_json(rq, json_pack("{s:i,s:I}", "version", (int)ver, "samples",
+                                    (json_int_t)ns));
 }
 
 static int download(struct cp_http_req *rq, void *ctx)
@@ -921,8 +926,8 @@ static void *warm_up(void *arg)
     return NULL;
 }
 
-static void add_initial(struct webui *w, struct cp_dynbuf *b,
-                        const char *key, const char *val)
+static void add_initial(struct webui *w, struct cp_dynbuf *b, const char *key,
+                        const char *val)
 {
     if (!val || !*val)
         return;
@@ -989,9 +994,9 @@ int cp_webui_serve(struct cp_profile *p, const struct cp_webui_opts *o)
 
     cp_httpd_block_signals();
     struct cp_httpd *d;
-    int r = cp_httpd_start(&d, o->addr, routes,
-                           sizeof(routes) / sizeof(routes[0]), w, err,
-                           sizeof(err));
+    int r =
+        cp_httpd_start(&d, o->addr, routes, sizeof(routes) / sizeof(routes[0]),
+                       w, err, sizeof(err));
     if (r < 0) {
         fprintf(stderr, "cprof: %s\n", err);
         goto out;
@@ -1053,8 +1058,8 @@ int cp_web_serve(const struct cp_pprof_cfg *c, struct cp_profile *p)
     bool url = false;
     for (size_t i = 0; i < c->n_sources; i++) {
         url |= is_url(c->sources[i]);
-        int n = snprintf(title + tl, sizeof(title) - tl, "%s%s",
-                         i ? " " : "", c->sources[i]);
+        int n = snprintf(title + tl, sizeof(title) - tl, "%s%s", i ? " " : "",
+                         c->sources[i]);
         if (n > 0 && (size_t)n < sizeof(title) - tl)
             tl += (size_t)n;
     }

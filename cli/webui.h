@@ -57,7 +57,10 @@ struct cp_webui_opts {
     const char *url_file;
 };
 
-#define CP_WEBUI_OPTS_INIT {.addr = "localhost:8080", .open_browser = true}
+#define CP_WEBUI_OPTS_INIT                                                     \
+    {                                                                          \
+        .addr = "localhost:8080", .open_browser = true                         \
+    }
 
 /*
  * Serve p (taken: freed when the server stops) on o->addr until SIGINT or

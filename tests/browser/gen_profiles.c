@@ -141,8 +141,8 @@ static void sample(struct gen *g, const struct frame *fr, size_t n,
 {
     uint64_t ids[64];
     for (size_t i = 0; i < n; i++)
-        ids[i] = loc(g, fr[i].name, fr[i].file, fr[i].start, fr[i].line,
-                     fr[i].lib);
+        ids[i] =
+            loc(g, fr[i].name, fr[i].file, fr[i].start, fr[i].line, fr[i].lib);
     struct cp_sample *s = cp_profile_add_sample(&g->p, n, thread ? 1 : 0);
     if (!s)
         die("out of memory");
@@ -199,20 +199,18 @@ static void known(const char *dir, const char *src)
     const struct frame helper = {"helper", src, 14, 16, 0};
     const struct frame main2 = {"main", "/src/known/main.c", 3, 9, 0};
     const struct frame parse = {"parse", "/src/known/parse.c", 20, 25, 0};
-    const struct frame parse_line = {"parse_line", "/src/known/parse.c", 40,
-                                     44, 0};
+    const struct frame parse_line = {"parse_line", "/src/known/parse.c", 40, 44,
+                                     0};
     const struct frame memcpy_ = {"memcpy", "", 0, 0, 1};
     const struct frame main3 = {"main", "/src/known/main.c", 3, 5, 0};
-    cpu_sample(&g, (struct frame[]){hot10, compute, main_}, 3, 400,
-               "worker-1");
-    cpu_sample(&g, (struct frame[]){hot11, compute, main_}, 3, 100,
-               "worker-1");
+    cpu_sample(&g, (struct frame[]){hot10, compute, main_}, 3, 400, "worker-1");
+    cpu_sample(&g, (struct frame[]){hot11, compute, main_}, 3, 100, "worker-1");
     cpu_sample(&g, (struct frame[]){helper, compute2, main_}, 3, 100,
                "worker-1");
     cpu_sample(&g, (struct frame[]){parse_line, parse, main2}, 3, 200,
                "worker-2");
-    cpu_sample(&g, (struct frame[]){memcpy_, parse_line, parse, main2}, 4,
-               50, "worker-2");
+    cpu_sample(&g, (struct frame[]){memcpy_, parse_line, parse, main2}, 4, 50,
+               "worker-2");
     cpu_sample(&g, (struct frame[]){parse, main2}, 2, 50, "worker-2");
     cpu_sample(&g, (struct frame[]){main3}, 1, 100, "main");
     finish(&g, dir, "known.prof");

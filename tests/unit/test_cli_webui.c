@@ -90,12 +90,10 @@ static void make(struct cp_profile *p)
     add(p, "main c", 3, "thread_name", "w2");
 }
 
-static const struct cp_flame_node *child_named(const struct cp_flame *f,
-                                               uint32_t parent,
-                                               const char *name)
+static const struct cp_flame_node *
+child_named(const struct cp_flame *f, uint32_t parent, const char *name)
 {
-    for (uint32_t c = parent + 1; c < f->nodes[parent].end;
-         c = f->nodes[c].end)
+    for (uint32_t c = parent + 1; c < f->nodes[parent].end; c = f->nodes[c].end)
         if (!strcmp(f->funcs[f->nodes[c].func].name, name))
             return &f->nodes[c];
     return NULL;
@@ -239,12 +237,15 @@ static void test_flame_json(void **state)
         json_int_t code = json_integer_value(json_array_get(N, i * 4));
         const char *name = "root";
         if (code >= 0) {
-            json_int_t si = json_integer_value(json_array_get(F, (code >> 1) * 5));
+            json_int_t si =
+                json_integer_value(json_array_get(F, (code >> 1) * 5));
             name = json_string_value(json_array_get(S, si));
         }
         assert_string_equal(name, want[i]);
-        assert_int_equal(json_integer_value(json_array_get(N, i * 4 + 1)), depth[i]);
-        assert_int_equal(json_integer_value(json_array_get(N, i * 4 + 2)), total[i]);
+        assert_int_equal(json_integer_value(json_array_get(N, i * 4 + 1)),
+                         depth[i]);
+        assert_int_equal(json_integer_value(json_array_get(N, i * 4 + 2)),
+                         total[i]);
     }
     json_decref(j);
 
@@ -284,7 +285,8 @@ static void test_json_escape(void **state)
     struct cp_dynbuf b;
     cp_dynbuf_init(&b, 1 << 16);
     assert_int_equal(cp_json_escape(&b, "a\"b\\c\n\x01 é \xff\xc3 ok"), 0);
-    assert_string_equal(b.data, "\"a\\\"b\\\\c\\u000a\\u0001 é \xef\xbf\xbd\xef\xbf\xbd ok\"");
+    assert_string_equal(
+        b.data, "\"a\\\"b\\\\c\\u000a\\u0001 é \xef\xbf\xbd\xef\xbf\xbd ok\"");
     json_error_t je;
     json_t *j = json_loads(b.data, JSON_DECODE_ANY, &je);
     assert_non_null(j); /* valid JSON whatever the input */
@@ -309,7 +311,8 @@ static void test_callgraph_dot(void **state)
     struct cp_dynbuf out;
     cp_dynbuf_init(&out, 1 << 20);
     const char *legend[] = {"File: \"t\"", "Type: cpu"};
-    assert_int_equal(cp_callgraph_dot(&g, 10, "nanoseconds", legend, 2, &out), 0);
+    assert_int_equal(cp_callgraph_dot(&g, 10, "nanoseconds", legend, 2, &out),
+                     0);
     assert_non_null(strstr(out.data, "digraph \"cprof\" {"));
     assert_non_null(strstr(out.data, "File: \\\"t\\\"\\l")); /* escaped */
     assert_non_null(strstr(out.data, "label=\"b\\n6ns (60.00%)\""));
@@ -343,8 +346,8 @@ static void test_assets(void **state)
     assert_string_equal(a->type, "text/html; charset=utf-8");
     assert_non_null(strstr((const char *)a->data, "<canvas id=\"flame\">"));
     assert_int_equal(a->etag[0], '"');
-    static const char *const need[] = {"common.js", "common.css", "flame.js",
-                                       "top.js", "source.js", "graph.js",
+    static const char *const need[] = {"common.js",  "common.css", "flame.js",
+                                       "top.js",     "source.js",  "graph.js",
                                        "favicon.svg"};
     for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
         assert_non_null(cp_asset_find(need[i]));
@@ -403,8 +406,9 @@ static void test_httpd(void **state)
 {
     struct cp_httpd *d;
     char err[256];
-    assert_int_equal(cp_httpd_start(&d, "127.0.0.1:0", routes, 4, NULL, err,
-                                    sizeof(err)), 0);
+    assert_int_equal(
+        cp_httpd_start(&d, "127.0.0.1:0", routes, 4, NULL, err, sizeof(err)),
+        0);
     int port = cp_httpd_port(d);
     assert_true(port > 0);
     char want[64];
@@ -462,26 +466,28 @@ static void test_httpd_addr(void **state)
 {
     struct cp_httpd *d;
     char err[256];
-    assert_int_equal(cp_httpd_start(&d, "8080", routes, 1, NULL, err,
-                                    sizeof(err)), -EINVAL);
+    assert_int_equal(
+        cp_httpd_start(&d, "8080", routes, 1, NULL, err, sizeof(err)), -EINVAL);
     assert_string_equal(err, "could not split http address: address 8080: "
                              "missing port in address");
-    assert_int_equal(cp_httpd_start(&d, "localhost:http", routes, 1, NULL,
-                                    err, sizeof(err)), -EINVAL);
+    assert_int_equal(
+        cp_httpd_start(&d, "localhost:http", routes, 1, NULL, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "invalid port number"));
-    assert_int_equal(cp_httpd_start(&d, "a:b:1", routes, 1, NULL, err,
-                                    sizeof(err)), -EINVAL);
+    assert_int_equal(
+        cp_httpd_start(&d, "a:b:1", routes, 1, NULL, err, sizeof(err)),
+        -EINVAL);
     assert_non_null(strstr(err, "too many colons"));
     /* ":0" -> localhost, a free port */
-    assert_int_equal(cp_httpd_start(&d, ":0", routes, 1, NULL, err,
-                                    sizeof(err)), 0);
+    assert_int_equal(
+        cp_httpd_start(&d, ":0", routes, 1, NULL, err, sizeof(err)), 0);
     assert_non_null(strstr(cp_httpd_url(d), "http://localhost:"));
     /* the same port twice: the second says why */
     char addr[64];
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", cp_httpd_port(d));
     struct cp_httpd *d2;
-    assert_true(cp_httpd_start(&d2, addr, routes, 1, NULL, err,
-                               sizeof(err)) < 0);
+    assert_true(cp_httpd_start(&d2, addr, routes, 1, NULL, err, sizeof(err)) <
+                0);
     assert_non_null(strstr(err, "listen tcp"));
     cp_httpd_stop(d);
 }
