@@ -127,7 +127,8 @@ static void recompute_locked(void)
         if (!h)
             continue;
         active |= h->kinds;
-        if ((h->kinds & CP_SYNC_BIT(CP_SYNC_SYSCALL)) && h->min_ns < min_ns)
+        if ((h->kinds & CP_SYNC_BIT(CP_SYNC_SYSCALL)) && h->on_wait &&
+            h->min_ns < min_ns)
             min_ns = h->min_ns;
     }
     if (min_ns == INT64_MAX || min_ns < 0)
@@ -252,13 +253,21 @@ static struct ct_slot *ct_find(const void *obj, bool insert)
             return s;
         if (!free_slot && (!cur || !atomic_load(&s->waiters)))
             free_slot = s;
+        /* A slot's obj never goes back to 0, and an insert takes the first
+         * free slot of its probe sequence: obj is not past a never-used
+         * slot. This keeps an uncontended unlock at one probe. */
+        if (!cur)
+            break;
     }
     if (!insert || !free_slot)
         return NULL;
     uintptr_t old = atomic_load(&free_slot->obj);
-    if (atomic_load(&free_slot->waiters) ||
-        !atomic_compare_exchange_strong(&free_slot->obj, &old, o))
+    if (old == o)
+        return free_slot;
+    if (atomic_load(&free_slot->waiters))
         return NULL;
+    if (!atomic_compare_exchange_strong(&free_slot->obj, &old, o))
+        return old == o ? free_slot : NULL; /* another waiter of obj won */
     return free_slot;
 }
 
@@ -327,8 +336,13 @@ static inline bool skip_thread(void)
     return cp_tls.internal || cp_tls.in_cprof;
 }
 
+/* frame is the interposer's own frame address: libcprof is built with
+ * frame pointers, so [frame] holds the caller's frame pointer, [frame + 8]
+ * the return address, and the caller's stack pointer after the call
+ * returns is frame + 16. */
 static void wait_init(struct cp_sync_wait *w, enum cp_sync_kind kind,
-                      const char *call, const void *obj, uintptr_t caller)
+                      const char *call, const void *obj, uintptr_t caller,
+                      const uintptr_t *frame)
 {
     w->kind = kind;
     w->call = call;
@@ -337,6 +351,8 @@ static void wait_init(struct cp_sync_wait *w, enum cp_sync_kind kind,
     w->end = 0;
     w->ret = 0;
     w->caller = caller;
+    w->sp = (uintptr_t)(frame + 2);
+    w->fp = frame[0];
     w->n_pcs = -1;
 }
 
@@ -403,6 +419,7 @@ typedef int lock_abs_fn(void *, const struct timespec *);
 typedef int lock_clk_fn(void *, clockid_t, const struct timespec *);
 
 #define RA() ((uintptr_t)__builtin_return_address(0))
+#define FRAME() ((const uintptr_t *)__builtin_frame_address(0))
 
 /* Shared slow path of every lock-like call: obj could not be taken at
  * once. call_real() performs the blocking call. */
@@ -415,7 +432,7 @@ typedef int lock_clk_fn(void *, clockid_t, const struct timespec *);
         r_ = (try_expr);                                                    \
         if (r_ != EBUSY || skip_thread())                                   \
             return r_ == EBUSY ? (call_real) : r_;                          \
-        wait_init(&w_, kind, name, obj, RA());                              \
+        wait_init(&w_, kind, name, obj, RA(), FRAME());                     \
         if (want(CP_SYNC_UNLOCK_BIT))                                       \
             ct_ = ct_wait_begin(obj, w_.start);                             \
         dispatch_enter(&w_);                                                \
@@ -564,7 +581,7 @@ CP_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
         if (skip_thread())                                                  \
             return (call_real);                                             \
         atomic_fetch_add_explicit(&st_tried, 1, memory_order_relaxed);      \
-        wait_init(&w_, kind, name, obj, RA());                              \
+        wait_init(&w_, kind, name, obj, RA(), FRAME());                     \
         dispatch_enter(&w_);                                                \
         r_ = (call_real);                                                   \
         dispatch_wait(&w_, (ret_as_int));                                   \

@@ -67,8 +67,16 @@ struct cp_sync_wait {
                            on_enter) */
     int ret;            /* the call's result: an errno value for pthread
                            calls, the return value for the others */
+    /*
+     * The caller's frame at the call: its return address, its stack
+     * pointer right after the call returns (the interposer's CFA) and its
+     * frame pointer. The caller's frames above sp stay as they are while
+     * the call lasts, so another thread may copy them and unwind from
+     * (caller - 1, sp, fp) until on_leave (the wall-clock profiler does).
+     */
+    uintptr_t caller;
+    uintptr_t sp, fp;
     /* private to sync.c */
-    uintptr_t caller;   /* return address into the caller */
     int n_pcs;          /* -1: not unwound yet */
     uintptr_t pcs[64];
 };
@@ -108,7 +116,8 @@ struct cp_sync_unlock {
  *     to be reported (calls from inside a hook are not reported).
  * kinds: CP_SYNC_BIT()s of the waits wanted, plus CP_SYNC_UNLOCK_BIT /
  * CP_SYNC_ENTER_BIT. min_ns: system calls shorter than this are not
- * reported to on_wait (other kinds always are).
+ * reported to on_wait (other kinds always are); only subscribers with an
+ * on_wait hook take part in the smallest min_ns.
  */
 struct cp_sync_hooks {
     unsigned kinds;
