@@ -139,4 +139,41 @@
 #define CP_HEAP_MAX_BUCKETS ((uint32_t)1 << 20)
 #define CP_HEAP_MAX_STACK_WORDS ((size_t)8 << 20)
 
+/* ---- contention and wall-clock profiles (contention.c, ctab.c, wall.c;
+ * docs/internals/wall.md) ---- */
+
+/* Frames kept per block/mutex record: what the blocking-call hooks unwind
+ * (sync.h keeps 64 per call). */
+#define CP_CTAB_DEPTH 64
+/* Distinct stacks per block or mutex profile. Each bucket is ~560 bytes
+ * of address space touched only when used: 8192 buckets map 4.5 MiB. A
+ * program with more distinct contended stacks has the rest counted as
+ * dropped (a marker frame in the profile). */
+#define CP_CTAB_BUCKETS 8192
+/* Probes before a stack is counted as dropped (open addressing). */
+#define CP_CTAB_PROBES 64
+
+/* Wall-clock sampling rates accepted by CPROF_WALL_HZ. Every tick reads
+ * the state of every thread, so rates past 1000 Hz cost more than they
+ * tell. */
+#define CP_WALL_MIN_HZ 1
+#define CP_WALL_MAX_HZ 1000
+#define CP_WALL_DEFAULT_HZ 100
+/* Wall-clock sessions open at once (CPROF_WALL plus endpoint windows). */
+#define CP_MAX_WALL_SESSIONS 8
+/* Threads the wall-clock sampler follows at once (a slot of ~1.1 KiB of
+ * address space each, mapped once, touched when used). Threads past it
+ * are sampled from /proc only. */
+#define CP_WALL_MAX_THREADS 4096
+/* Stack bytes copied to unwind a thread waiting in an interposed call
+ * (from its caller's frame up; a partial copy stops at the stack's top). */
+#define CP_WALL_STACK_BYTES (64u * 1024u)
+/* perf_event descriptors the wall-clock sampler keeps open at once (one
+ * per thread seen running, to interrupt it in user mode only); threads
+ * past it use a timer on their CPU clock instead, which needs no
+ * descriptor. Keeps cprof's descriptors well below a 1024 RLIMIT_NOFILE. */
+#define CP_WALL_MAX_PERF_FDS 64
+/* Distinct (stack, thread, state, labels) records per wall session. */
+#define CP_WALL_MAX_RECORDS (1u << 20)
+
 #endif /* CP_LIMITS_H */

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "contention.h"
 #include "cpu.h"
 #include "cprof.h"
 #include "fork.h"
@@ -246,6 +247,7 @@ __attribute__((constructor)) static void cp_init(void)
     cp_on_exit(cpu_at_exit);
     atexit(run_exit_hooks);
     cp_trace_init_from_env();
+    cp_contention_init_from_env();
     cp_http_init_from_env();
     initialized = true;
 }
