@@ -651,8 +651,11 @@ static int build_locked(struct cp_cpu_session *s, struct cp_profile *p,
         sm->labels[0].num = rc->tid;
         add_label_str(p, &sm->labels[1], "thread_name",
                       rc->name < n_names ? names[rc->name] : "");
-        sm->labels[2].key = cp_profile_str(p, "cpu");
-        sm->labels[2].num = rc->cpu;
+        /* A string: pprof drops a numeric label whose value and unit
+         * are both 0, and CPU 0 would lose its label. */
+        char cpu[16];
+        snprintf(cpu, sizeof cpu, "%d", rc->cpu);
+        add_label_str(p, &sm->labels[2], "cpu", cpu);
         for (int k = 0; k < n_user; k++)
             add_label_str(p, &sm->labels[3 + k], pairs[k].key,
                           pairs[k].value);

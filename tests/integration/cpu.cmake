@@ -69,7 +69,7 @@ cp_cpu_prog(cpu_qsort SOURCES ${CP_CPU_SRC}/cpu_qsort.c
 
 # Accuracy and robustness: the tree's flags (sanitizers included).
 foreach(p shares threads manythreads fork dlopen sigprof errno deep exec
-    blocking)
+    blocking badframes)
   cp_cpu_prog(cpu_${p} SOURCES ${CP_CPU_SRC}/cpu_${p}.c)
 endforeach()
 add_library(cpt_dl SHARED ${CP_CPU_SRC}/cpu_dlopen_lib.c)
@@ -104,10 +104,6 @@ cp_cpu_test(symbolize_dso 60 dso --hz 1000 --ms 600)
 cp_cpu_test(stack_through_glibc_qsort 60 qsort --hz 1000 --ms 600)
 cp_cpu_test(stack_depth_100_whole 60 deep --depth 100 --hz 1000 --ms 300)
 cp_cpu_test(stack_depth_300_truncated 60 deep --depth 300 --hz 1000 --ms 300)
-# FIXME(cpu.c): samples taken on CPU 0 lose their `cpu` label: pprof drops
-# a numeric label whose value and unit are both 0 (google/pprof
-# profile/encode.go keeps it only if str, num or unit is non-zero).
-# Fails until the label gets a unit or a string value.
 cp_cpu_test(labels_every_sample 60 labels --hz 1000)
 
 # -- accuracy (sampling error of these runs: see check_cpu.py and
@@ -146,6 +142,7 @@ cp_cpu_test(blocking_syscalls_1000hz 60 blocking --hz 1000 --ms 2000)
 cp_cpu_test(python3_host_100hz 90 python --hz 100 --loops 5000000)
 cp_cpu_test(python3_pyenv_shim_1000hz 90 python --shim --hz 1000
   --loops 5000000)
+cp_cpu_test(hostile_frame_pointers_1000hz 60 badframes --hz 1000 --ms 300)
 cp_cpu_test(api 60 api)
 cp_cpu_test(bad_env 60 badenv)
 
