@@ -37,5 +37,7 @@ mkdir -p "$npmdir"
 "$build/tests/browser/webui_gen" "$out" "$src/tests/browser/fixture_src.c" "$stacks"
 echo "webui.sh: $out/big.prof: $stacks distinct stacks, $(wc -c <"$out/big.prof") bytes"
 export GOCACHE="${GOCACHE:-$out/gocache}" PPROF_TMPDIR="$out"
+# the server side alone, in CPU time
+"$build/bench/bench_webui" "$out/big.prof" "$runs"
 CPROF_BIN=$build/cli/cprof NODE_PATH=$npmdir/node_modules \
     node "$here/webui_bench.js" "$out/big.prof" "$runs" "$pprof_runs"

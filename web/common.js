@@ -286,6 +286,7 @@ const cprof = (() => {
       const def = m.sample_types[m.default_index].type;
       set({ si: sel.value === def ? '' : sel.value, f: '' });
     });
+    $('granularity').addEventListener('change', (ev) => set({ g: ev.target.value, f: '' }));
     if (m.refresh) {
       const b = $('refresh');
       b.hidden = false;
@@ -337,6 +338,7 @@ const cprof = (() => {
     const sel = $('sample-type');
     sel.value = sampleTypeName();
     if (si && sel.value !== si && !/^\d+$/.test(si)) sel.value = si;
+    $('granularity').value = get('g') === 'functions' ? '' : get('g');
     const form = $('filters');
     for (const inp of form.querySelectorAll('input')) inp.value = get(inp.name);
     for (const a of document.querySelectorAll('#views a')) {

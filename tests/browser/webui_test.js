@@ -359,6 +359,15 @@ scenarios.top = async (browser) => {
   const { stats, frames } = await flameReady(page);
   ok(/\/flamegraph/.test(page.url()) && near(stats.searchShare, 0.5, 1e-9), 'a click on hot_loop shows it highlighted in the flame graph', [page.url(), stats.searchShare]);
   ok(frames.filter((f) => f.match).map((f) => f.name).join() === 'hot_loop', 'only hot_loop is highlighted');
+  // granularity: lines
+  await page.click('#views a[data-view=top]');
+  await page.waitForFunction(() => window.__cprofTop.rows === 7);
+  await page.selectOption('#granularity', 'lines');
+  await page.waitForFunction(() => window.__cprofTop.rows > 7);
+  order = await page.evaluate(() => window.__cprofTop.order);
+  ok(/^hot_loop .*fixture_src\.c:10$/.test(order[0]) && /^parse_line .*parse\.c:44$/.test(order[1]),
+    'by lines: hot_loop line 10 first, then parse_line line 44', order.slice(0, 3));
+  ok(/[?&]g=lines/.test(page.url()), 'the granularity is in the URL', page.url());
   ok(page.problems.length === 0, 'no console errors', page.problems);
   await finish(srv);
 };
