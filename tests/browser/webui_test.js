@@ -362,6 +362,8 @@ scenarios.top = async (browser) => {
   // granularity: lines
   await page.click('#views a[data-view=top]');
   await page.waitForFunction(() => window.__cprofTop.rows === 7);
+  await page.click('#top-table th[data-sort=flat]');
+  await page.waitForFunction(() => window.__cprofTop.order[0] === 'hot_loop');
   await page.selectOption('#granularity', 'lines');
   await page.waitForFunction(() => window.__cprofTop.rows > 7);
   order = await page.evaluate(() => window.__cprofTop.order);
