@@ -32,6 +32,7 @@
 #include "threads.h"
 #include "trace.h"
 #include "unwinder.h"
+#include "wall.h"
 
 int cp_cpu_primary_start(const char *path, const char *origin);
 int cp_cpu_primary_stop(const char *origin);
@@ -248,6 +249,7 @@ __attribute__((constructor)) static void cp_init(void)
     atexit(run_exit_hooks);
     cp_trace_init_from_env();
     cp_contention_init_from_env();
+    cp_wall_init_from_env();
     cp_http_init_from_env();
     initialized = true;
 }
