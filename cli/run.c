@@ -60,8 +60,9 @@ static const char run_usage[] =
     "  -wall FILE         CPROF_WALL: wall-clock profile\n"
     "  -http ADDR         CPROF_HTTP: live /debug/pprof/ endpoint, e.g. "
     "localhost:6060\n"
-    "  -hz N              CPROF_CPU_HZ: CPU samples per second (100)\n"
-    "  -wall_hz N         CPROF_WALL_HZ: wall-clock samples per second\n"
+    "  -hz N              CPROF_CPU_HZ, CPROF_WALL_HZ: samples per second "
+    "(100)\n"
+    "  -wall_hz N         CPROF_WALL_HZ alone (wall-clock, at most 1000)\n"
     "  -heap_rate BYTES   CPROF_HEAP_RATE: mean bytes between heap samples\n"
     "  -block_rate NS     CPROF_BLOCK_RATE: block profile rate\n"
     "  -mutex_fraction N  CPROF_MUTEX_FRACTION: mutex profile fraction\n"
@@ -240,6 +241,23 @@ int cp_cmd_run(int argc, char **argv)
     for (size_t k = 0; k < N_OPTS; k++)
         if (vals[k])
             setenv(run_opts[k].var, vals[k], 1);
+    /* -hz is the sampling rate of both sampled profiles (SPEC: "-hz N"
+     * for the run); -wall_hz sets the wall-clock rate alone. The
+     * wall-clock sampler reads every thread each tick, so it stops at
+     * 1000 Hz where the CPU sampler goes on. */
+    const char *hz = NULL, *wall_hz = NULL;
+    for (size_t k = 0; k < N_OPTS; k++) {
+        if (!strcmp(run_opts[k].flag, "hz"))
+            hz = vals[k];
+        else if (!strcmp(run_opts[k].flag, "wall_hz"))
+            wall_hz = vals[k];
+    }
+    if (hz && !wall_hz) {
+        char w[24];
+        long long x = strtoll(hz, NULL, 10);
+        snprintf(w, sizeof(w), "%lld", x > 1000 ? 1000 : x);
+        setenv("CPROF_WALL_HZ", w, 1);
+    }
 
     struct sigaction sa, old_int, old_term, old_hup, old_quit, old_usr1,
         old_usr2;
