@@ -197,10 +197,15 @@ static inline void cp_tbuf_commit(struct cp_tbuf *b, uint8_t *p, uint8_t *end)
         __builtin_memcpy(b->data, b->data + b->size, off + n - b->size);
     b->w += n;
     atomic_store_explicit(&b->pub_w, b->w, memory_order_release);
-    if (CP_UNLIKELY(b->w - b->cached_r > b->size / 2) &&
-        !atomic_load_explicit(&b->woke, memory_order_relaxed)) {
-        atomic_store_explicit(&b->woke, 1, memory_order_relaxed);
-        cp_tbuf_wake_writer();
+    if (CP_UNLIKELY(b->w - b->cached_r > b->size / 2)) {
+        /* cached_r may be stale: look at the writer's position before
+         * waking it (else every event after a half-full moment would) */
+        b->cached_r = atomic_load_explicit(&b->r, memory_order_acquire);
+        if (b->w - b->cached_r > b->size / 2 &&
+            !atomic_load_explicit(&b->woke, memory_order_relaxed)) {
+            atomic_store_explicit(&b->woke, 1, memory_order_relaxed);
+            cp_tbuf_wake_writer();
+        }
     }
 }
 

@@ -1,0 +1,3 @@
+module cprof.bench/trace_hash
+
+go 1.19
