@@ -131,12 +131,15 @@ static void recompute_locked(void)
             h->min_ns < min_ns)
             min_ns = h->min_ns;
     }
-    if (min_ns == INT64_MAX || min_ns < 0)
+    if (min_ns < 0)
         min_ns = 0;
+    /* INT64_MAX: nobody has on_wait for system calls (the wall-clock
+     * profiler only wants on_enter/on_leave), so none is reported */
     atomic_store(&min_syscall_ticks,
-                 cp_clock_tsc ? (uint64_t)((double)min_ns * cp_clock_hz() /
-                                           1e9)
-                              : (uint64_t)min_ns);
+                 min_ns == INT64_MAX ? UINT64_MAX
+                 : cp_clock_tsc
+                     ? (uint64_t)((double)min_ns * cp_clock_hz() / 1e9)
+                     : (uint64_t)min_ns);
     atomic_store(&cp_sync_active, active);
 }
 
@@ -428,10 +431,12 @@ typedef int lock_clk_fn(void *, clockid_t, const struct timespec *);
         int r_;                                                             \
         struct cp_sync_wait w_;                                             \
         struct ct_slot *ct_ = NULL;                                         \
-        atomic_fetch_add_explicit(&st_tried, 1, memory_order_relaxed);      \
         r_ = (try_expr);                                                    \
         if (r_ != EBUSY || skip_thread())                                   \
             return r_ == EBUSY ? (call_real) : r_;                          \
+        /* counted only here: a shared counter on the uncontended path    \
+         * would bounce its cache line between every locking thread */     \
+        atomic_fetch_add_explicit(&st_tried, 1, memory_order_relaxed);      \
         wait_init(&w_, kind, name, obj, RA(), FRAME());                     \
         if (want(CP_SYNC_UNLOCK_BIT))                                       \
             ct_ = ct_wait_begin(obj, w_.start);                             \
@@ -477,13 +482,15 @@ CP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 
 /* An unlock that ends waits is the mutex profile's event: the delay is
  * computed before the real unlock (the waiters are still waiting), the
- * hooks run after it, outside the critical section. */
-#define UNLOCK_BODY(kind_, name_, obj_, call_real)                              \
+ * hooks run after it, outside the critical section. may_wait: false when
+ * the lock itself says nobody waits (the contention table is not looked
+ * at: the uncontended unlock stays a load and a branch). */
+#define UNLOCK_BODY(kind_, name_, obj_, may_wait, call_real)                \
     do {                                                                    \
         struct cp_sync_unlock u_;                                           \
         bool rep_;                                                          \
         int r_;                                                             \
-        if (!want(CP_SYNC_UNLOCK_BIT) || skip_thread())                     \
+        if (!want(CP_SYNC_UNLOCK_BIT) || !(may_wait) || skip_thread())      \
             return (call_real);                                             \
         rep_ = ct_unlock(obj_, &u_);                                        \
         r_ = (call_real);                                                   \
@@ -501,7 +508,15 @@ CP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 CP_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
     lock_fn *f = (lock_fn *)real(R_MUTEX_UNLOCK);
-    UNLOCK_BODY(CP_SYNC_MUTEX, "pthread_mutex_unlock", m, f(m));
+    /* glibc's lock word of a normal, recursive, error-checking or
+     * adaptive mutex is 1 while held with nobody waiting, 2 once a waiter
+     * went to sleep on it (bits/struct_mutex.h's __lock, lll_lock); a
+     * robust or priority-inheriting one holds the owner's tid. A waiter
+     * that is about to sleep but has not yet set 2 is missed by this
+     * unlock: its wait so far (microseconds) is charged to nobody. */
+    UNLOCK_BODY(CP_SYNC_MUTEX, "pthread_mutex_unlock", m,
+                __atomic_load_n(&m->__data.__lock, __ATOMIC_RELAXED) != 1,
+                f(m));
 }
 
 CP_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
@@ -569,7 +584,7 @@ CP_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t clk,
 CP_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
     lock_fn *f = (lock_fn *)real(R_RW_UNLOCK);
-    UNLOCK_BODY(CP_SYNC_RWLOCK_WR, "pthread_rwlock_unlock", l, f(l));
+    UNLOCK_BODY(CP_SYNC_RWLOCK_WR, "pthread_rwlock_unlock", l, true, f(l));
 }
 
 /* ---- waits that always block ---- */

@@ -155,7 +155,8 @@ extern _Atomic unsigned cp_sync_active;
 /* Resolve the real functions (called from the constructor; also lazily). */
 void cp_sync_init(void);
 
-/* Counters for tests: calls seen on the slow path, waits reported. */
+/* Counters for tests: calls that would block (a lock whose trylock
+ * failed, every condition wait, sleep and system call), waits reported. */
 struct cp_sync_stats {
     uint64_t tried, waited, unlocks_reported;
 };
