@@ -30,7 +30,8 @@ mkdir -p "$npmdir"
     if [ ! -f "$npmdir/node_modules/playwright-core/package.json" ] ||
         ! cmp -s "$src/tests/browser/package-lock.json" "$npmdir/package-lock.json"; then
         cp "$src/tests/browser/package.json" "$src/tests/browser/package-lock.json" "$npmdir/" &&
-            cd "$npmdir" && npm ci --no-audit --no-fund --loglevel=error
+            cd "$npmdir" && npm_config_cache="$npmdir/.cache" \
+            npm ci --no-audit --no-fund --loglevel=error
     fi
 ) 9>"$npmdir/.lock"
 

@@ -25,7 +25,8 @@ mkdir -p "$npmdir"
     if [ ! -f "$npmdir/node_modules/playwright-core/package.json" ] ||
         ! cmp -s "$here/package-lock.json" "$npmdir/package-lock.json"; then
         cp "$here/package.json" "$here/package-lock.json" "$npmdir/" &&
-            cd "$npmdir" && npm ci --no-audit --no-fund --loglevel=error
+            cd "$npmdir" && npm_config_cache="$npmdir/.cache" \
+            npm ci --no-audit --no-fund --loglevel=error
     fi
 ) 9>"$npmdir/.lock" || { echo "FAIL: npm ci could not install playwright-core (see above)"; exit 1; }
 
