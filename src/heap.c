@@ -413,7 +413,7 @@ static bool sample_decide(size_t n)
         /* first allocation of this thread, or the rate changed */
         t->heap_epoch = ep;
         if (r >= 2) {
-            left = distance(t, r) - (int64_t)n;
+            left = (int64_t)((uint64_t)distance(t, r) - (uint64_t)n);
             if (left > 0) {
                 t->heap_bytes_until_sample = left;
                 return false;
@@ -426,7 +426,10 @@ static bool sample_decide(size_t n)
 
 static inline bool fast_ok(size_t n)
 {
-    int64_t left = cp_tls.heap_bytes_until_sample - (int64_t)n;
+    /* wrapping arithmetic: a request near SIZE_MAX makes left negative
+     * (and fails in the real allocator after the slow path) */
+    int64_t left =
+        (int64_t)((uint64_t)cp_tls.heap_bytes_until_sample - (uint64_t)n);
     if (CP_LIKELY(left > 0)) {
         cp_tls.heap_bytes_until_sample = left;
         return true;
