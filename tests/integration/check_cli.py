@@ -17,6 +17,8 @@ Modes:
   url        sources over HTTP (a local server), -seconds, server errors
   run        cprof run: the profile, exit status and signal pass-through
   manual     cprof -h and docs/man/cprof.1 list the same flags
+  random     random profiles (progs/cli_rgen): cprof prints what go tool
+             pprof prints, byte for byte, for 34 sets of flags
 
 Exit 0 on success, 1 on failure, 77 to skip (a tool is missing).
 """
@@ -556,6 +558,53 @@ def mode_run(a):
         fail("CPROF_LIB to a missing file accepted: %d %r" % (rc, err))
 
 
+RANDOM_FLAGS = [
+    "-top", "-top -cum", "-top -nodecount=5", "-top -lines",
+    "-top -addresses", "-top -files", "-top -filefunctions",
+    "-top -noinlines", "-top -focus=f1", "-top -ignore=f2 -hide=f3",
+    "-top -show=f", "-top -tagfocus=thread=1", "-top -tagfocus=phase=a,b",
+    "-top -tagignore=a", "-top -tagfocus=bytes=100:3000", "-traces", "-raw",
+    "-top -sample_index=0", "-top -show_from=f4", "-top -prune_from=f5",
+    "-top -mean", "-top -unit=ms", "-top -nodefraction=0.05",
+    "-top -edgefraction=0.2 -nodecount=3", "-top -drop_negative",
+    "-top -relative_percentages -focus=f2", "-list=f1", "-top -hide=libx",
+    "-top -focus=b.c", "-top -lines -noinlines -cum",
+]
+RANDOM_BASE_FLAGS = ["-top -base=%s", "-top -diff_base=%s",
+                     "-traces -diff_base=%s", "-raw -base=%s"]
+
+
+def mode_random(a):
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "progs",
+                       "cli_rgen", "main.go")
+    gen = os.path.join(a.work, "cli_rgen")
+    env = {"GOPATH": "/usr/share/gocode", "GO111MODULE": "off", "GOFLAGS": "",
+           "GOCACHE": os.path.join(a.work, "gocache")}
+    rc, _, err = run(["go", "build", "-o", gen, src], env=env)
+    if rc != 0:
+        print("skip: cannot build the generator (golang-github-google-pprof-"
+              "dev?): %s" % err.strip())
+        sys.exit(77)
+    first, count = a.seeds
+    diffs = 0
+    for seed in range(first, first + count):
+        p1 = os.path.join(a.work, "r1.prof")
+        p2 = os.path.join(a.work, "r2.prof")
+        run([gen, "-seed", str(seed), "-o", p1])
+        run([gen, "-seed", str(seed + 100000), "-o", p2])
+        sets = RANDOM_FLAGS + [f % p2 for f in RANDOM_BASE_FLAGS]
+        for fl in sets:
+            args = ["-symbolize=none"] + fl.split() + [p1]
+            _, c, _ = run([a.cprof] + args, cwd=a.work)
+            _, g, _ = run(["go", "tool", "pprof"] + args, cwd=a.work)
+            if c != g:
+                diffs += 1
+                fail("seed %d %s: cprof and go tool pprof differ" % (seed,
+                                                                    fl))
+    print("ok: %d random profiles x %d flag sets, %d differences" % (
+        count, len(RANDOM_FLAGS) + len(RANDOM_BASE_FLAGS), diffs))
+
+
 def mode_manual(a):
     rc, usage, err = run([a.cprof, "-h"])
     if rc != 0:
@@ -587,6 +636,8 @@ def main():
     ap.add_argument("--legacy-src")
     ap.add_argument("--man")
     ap.add_argument("--flags-src")
+    ap.add_argument("--seeds", type=int, nargs=2, default=[1, 10],
+                    metavar=("FIRST", "COUNT"))
     a = ap.parse_args()
     if a.mode not in ("errors", "manual", "run") and not shutil.which("go"):
         print("skip: go tool pprof (golang-go) is not installed")

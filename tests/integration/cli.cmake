@@ -46,3 +46,23 @@ foreach(mode compare collapsed proto errors url run manual)
     LABELS "integration;cli" TIMEOUT 300 SKIP_RETURN_CODE 77
     ENVIRONMENT "${CP_TEST_ENV}")
 endforeach()
+
+# cprof against go tool pprof on random profiles, byte for byte: a few
+# seeds in make check, hundreds in make check-long
+foreach(set short long)
+  if(set STREQUAL short)
+    set(seeds 1 12)
+    set(labels "integration;cli")
+  else()
+    set(seeds 1000 400)
+    set(labels "long;cli")
+  endif()
+  add_test(NAME integration/cli_random_${set}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/check_cli.py
+      random --cprof $<TARGET_FILE:cprof_cli>
+      --data ${CMAKE_SOURCE_DIR}/tests/data --work ${CP_CLI_OUT}/random_${set}
+      --seeds ${seeds})
+  set_tests_properties(integration/cli_random_${set} PROPERTIES
+    LABELS "${labels}" TIMEOUT 3600 SKIP_RETURN_CODE 77
+    ENVIRONMENT "${CP_TEST_ENV}")
+endforeach()
