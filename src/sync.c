@@ -233,6 +233,7 @@ struct ct_slot {
     _Atomic int64_t waiters;
     _Atomic int64_t sum;   /* sum of effective start times (ticks - base) */
     _Atomic int64_t epoch; /* last unlock that ended waits */
+    _Atomic uintptr_t token; /* what that unlock's hooks left (on_handoff) */
 };
 
 static struct ct_slot ct[CT_SLOTS];
@@ -292,26 +293,41 @@ static struct ct_slot *ct_wait_begin(const void *obj, uint64_t start)
     return s;
 }
 
-static void ct_wait_end(struct ct_slot *s, uint64_t start)
+static void dispatch_handoff(uintptr_t token, uint64_t ticks);
+
+/* took: the waiter now holds the lock. */
+static void ct_wait_end(struct ct_slot *s, uint64_t start, bool took)
 {
-    int64_t st = rel(start), ep = atomic_load(&s->epoch);
+    int64_t st = rel(start), ep = atomic_load(&s->epoch), now;
+    uintptr_t token = atomic_load(&s->token);
     /* after an unlock reset the sum, this waiter counts from that unlock */
     atomic_fetch_sub(&s->sum, st > ep ? st : ep);
     atomic_fetch_sub(&s->waiters, 1);
+    /* The unlock that let this waiter in counted its waiting up to the
+     * unlock; the hand-off that followed (the waiter's wake-up, long on a
+     * loaded machine) is the holder's doing too: it goes to that unlock's
+     * record. */
+    if (took && token && ep > st) {
+        now = rel(cp_clock_ticks());
+        if (now > ep)
+            dispatch_handoff(token, (uint64_t)(now - ep));
+    }
 }
 
 /* Before a real unlock: the waiting the current waiters did since the
- * previous unlock (or since they started). */
-static bool ct_unlock(const void *obj, struct cp_sync_unlock *u)
+ * previous unlock (or since they started). Returns obj's slot when there
+ * were waiters. */
+static struct ct_slot *ct_unlock(const void *obj, struct cp_sync_unlock *u)
 {
     struct ct_slot *s = ct_find(obj, false);
     int64_t n, now, old, delay;
 
     if (!s)
-        return false;
+        return NULL;
     n = atomic_load(&s->waiters);
     if (n <= 0)
-        return false;
+        return NULL;
+    atomic_store(&s->token, 0); /* until this unlock's hooks say */
     u->now = cp_clock_ticks();
     now = rel(u->now);
     old = atomic_load(&s->sum);
@@ -321,7 +337,8 @@ static bool ct_unlock(const void *obj, struct cp_sync_unlock *u)
     delay = n * now - old;
     u->delay = delay > 0 ? (uint64_t)delay : 0;
     u->waiters = (int)n;
-    return true;
+    u->token = 0;
+    return s;
 }
 
 /* ---- dispatch ---- */
@@ -401,6 +418,19 @@ static void dispatch_wait(struct cp_sync_wait *w, int ret)
     errno = saved;
 }
 
+static void dispatch_handoff(uintptr_t token, uint64_t ticks)
+{
+    int saved = errno;
+    cp_tls.in_cprof++;
+    for (int i = 0; i < CP_SYNC_MAX_SUBSCRIBERS; i++) {
+        const struct cp_sync_hooks *h = atomic_load(&subs[i]);
+        if (h && h->on_handoff && (h->kinds & CP_SYNC_UNLOCK_BIT))
+            h->on_handoff(token, ticks, h->arg);
+    }
+    cp_tls.in_cprof--;
+    errno = saved;
+}
+
 static void dispatch_unlock(struct cp_sync_unlock *u)
 {
     int saved = errno;
@@ -443,7 +473,7 @@ typedef int lock_clk_fn(void *, clockid_t, const struct timespec *);
         dispatch_enter(&w_);                                                \
         r_ = (call_real);                                                   \
         if (ct_)                                                            \
-            ct_wait_end(ct_, w_.start);                                     \
+            ct_wait_end(ct_, w_.start, r_ == 0 && kind != CP_SYNC_JOIN);    \
         if (r_ != EDEADLK && r_ != EINVAL)                                  \
             dispatch_wait(&w_, r_);                                         \
         return r_;                                                          \
@@ -488,7 +518,7 @@ CP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
 #define UNLOCK_BODY(kind_, name_, obj_, may_wait, call_real)                \
     do {                                                                    \
         struct cp_sync_unlock u_;                                           \
-        bool rep_;                                                          \
+        struct ct_slot *rep_;                                               \
         int r_;                                                             \
         if (!want(CP_SYNC_UNLOCK_BIT) || !(may_wait) || skip_thread())      \
             return (call_real);                                             \
@@ -501,6 +531,7 @@ CP_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clk,
             u_.caller = RA();                                               \
             u_.n_pcs = -1;                                                  \
             dispatch_unlock(&u_);                                           \
+            atomic_store(&rep_->token, u_.token);                           \
         }                                                                   \
         return r_;                                                          \
     } while (0)

@@ -95,6 +95,10 @@ struct cp_sync_unlock {
     uint64_t delay;   /* ticks (cp_clock_ticks_to_ns for ns) */
     int waiters;      /* threads waiting at the unlock */
     uint64_t now;     /* ticks */
+    /* 0 on entry to the hooks; a hook that wants this unlock's hand-off
+     * (on_handoff) leaves a non-zero value here (one subscriber uses it:
+     * the mutex profile) */
+    uintptr_t token;
     /* private */
     uintptr_t caller;
     int n_pcs;
@@ -126,6 +130,10 @@ struct cp_sync_hooks {
     void (*on_unlock)(struct cp_sync_unlock *u, void *arg);
     void (*on_enter)(struct cp_sync_wait *w, void *arg);
     void (*on_leave)(struct cp_sync_wait *w, void *arg);
+    /* The waiter that took a lock after an unlock whose hooks left a
+     * token: ticks from that unlock until it held the lock (the wake-up,
+     * long on a loaded machine), on the waiter's thread. */
+    void (*on_handoff)(uintptr_t token, uint64_t ticks, void *arg);
     void *arg;
 };
 
