@@ -126,9 +126,29 @@ static void on_unlock(struct cp_sync_unlock *u, void *arg)
     if (ns < 0)
         ns = 0;
     n = cp_sync_unlock_stack(u, &pcs);
-    cp_ctab_add(&mutex_tab, pcs, n, (uint64_t)rate * CP_CTAB_ONE,
-                (uint64_t)rate * (uint64_t)ns);
+    /* the bucket is the token: the waiter that takes the lock adds its
+     * wake-up to it (on_handoff) */
+    u->token = (uintptr_t)cp_ctab_add(&mutex_tab, pcs, n,
+                                      (uint64_t)rate * CP_CTAB_ONE,
+                                      (uint64_t)rate * (uint64_t)ns);
     atomic_fetch_add_explicit(&st_mutex_rec, 1, memory_order_relaxed);
+}
+
+/* The waiter a recorded unlock let in: its wake-up is delay that holder
+ * caused too (Go's semrelease hands the lock over in the same call; a
+ * futex wake-up takes the scheduler's time, milliseconds on a loaded
+ * machine). Scaled like the unlock's event. */
+static void on_handoff(uintptr_t token, uint64_t ticks, void *arg)
+{
+    struct cp_ctab_bucket *b = (struct cp_ctab_bucket *)token;
+    int rate = atomic_load_explicit(&mutex_rate, memory_order_relaxed);
+    int64_t ns = cp_clock_ticks_to_ns(ticks);
+
+    (void)arg;
+    if (rate <= 0 || !b || ns <= 0)
+        return;
+    atomic_fetch_add_explicit(&b->value, (uint64_t)rate * (uint64_t)ns,
+                              memory_order_relaxed);
 }
 
 /* Not const: kinds follow the rates (cp_sync_subscribe again re-reads
@@ -138,6 +158,7 @@ static struct cp_sync_hooks hooks = {
     .min_ns = 0,
     .on_wait = on_wait,
     .on_unlock = on_unlock,
+    .on_handoff = on_handoff,
 };
 
 /* ---- rates ---- */

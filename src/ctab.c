@@ -16,6 +16,7 @@
 #include "ctab.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -45,8 +46,8 @@ int cp_ctab_init(struct cp_ctab *t, size_t n)
     return 0;
 }
 
-bool cp_ctab_add(struct cp_ctab *t, const uintptr_t *pcs, int n,
-                 uint64_t count, uint64_t value)
+struct cp_ctab_bucket *cp_ctab_add(struct cp_ctab *t, const uintptr_t *pcs,
+                                   int n, uint64_t count, uint64_t value)
 {
     struct cp_ctab_bucket *b = atomic_load_explicit(&t->b,
                                                     memory_order_acquire);
@@ -79,7 +80,7 @@ bool cp_ctab_add(struct cp_ctab *t, const uintptr_t *pcs, int n,
                 atomic_fetch_add_explicit(&k->value, value,
                                           memory_order_relaxed);
                 atomic_store_explicit(&k->ready, 1, memory_order_release);
-                return true;
+                return k;
             }
         }
         if (key != h ||
@@ -88,10 +89,10 @@ bool cp_ctab_add(struct cp_ctab *t, const uintptr_t *pcs, int n,
             continue;
         atomic_fetch_add_explicit(&k->count, count, memory_order_relaxed);
         atomic_fetch_add_explicit(&k->value, value, memory_order_relaxed);
-        return true;
+        return k;
     }
 dropped:
     atomic_fetch_add_explicit(&t->dropped_count, count, memory_order_relaxed);
     atomic_fetch_add_explicit(&t->dropped_value, value, memory_order_relaxed);
-    return false;
+    return NULL;
 }

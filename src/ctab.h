@@ -54,11 +54,13 @@ int cp_ctab_init(struct cp_ctab *t, size_t n);
 
 /*
  * Add (count, value) to the bucket of stack pcs[0..n) (n is cut to
- * CP_CTAB_DEPTH). Returns false when the event went to the dropped totals.
- * Async-signal-safe: yes. Thread-safe: yes (lock-free).
+ * CP_CTAB_DEPTH). Returns the bucket (valid for the life of the process:
+ * more can be added to its atomics later), or NULL when the event went to
+ * the dropped totals. Async-signal-safe: yes. Thread-safe: yes
+ * (lock-free).
  */
-bool cp_ctab_add(struct cp_ctab *t, const uintptr_t *pcs, int n,
-                 uint64_t count, uint64_t value);
+struct cp_ctab_bucket *cp_ctab_add(struct cp_ctab *t, const uintptr_t *pcs,
+                                   int n, uint64_t count, uint64_t value);
 
 /* One record of a snapshot. */
 struct cp_ctab_rec {
