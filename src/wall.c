@@ -92,8 +92,11 @@ struct wthread {
     int64_t pend_count, pend_ns;
     int64_t sig_check_ns;
     bool sig_blocked;
-    /* the last running stack, for labels of /proc samples */
+    /* the last labels seen (for /proc samples, which have none), and the
+     * last running stack (for a pending weight whose answer never came) */
     uint32_t run_labels;
+    int run_n, run_truncated, run_cpu;
+    uintptr_t run_pcs[CP_MAX_STACK_DEPTH];
 };
 
 /* One sample of a tick, before it is added to the sessions. */
@@ -358,7 +361,9 @@ static int n_tick, cap_tick;
 static char *copy_buf; /* CP_WALL_STACK_BYTES + 16 */
 static int n_perf_fds;
 static bool perf_refused;
-static int64_t last_adopt_ns;
+static int64_t last_adopt_ns, last_sweep_ns;
+
+static int64_t thread_cpu_ns(int tid);
 
 static const char ST_RUNNING[] = "running";
 static const char ST_BLOCKED[] = "blocked";
@@ -483,6 +488,16 @@ static void refresh_threads(int64_t now)
     n_threads = j;
     qsort(threads, (size_t)n_threads, sizeof *threads, cmp_wthread);
     atomic_store(&st_threads, (uint64_t)n_threads);
+    if (now - last_sweep_ns >= 1000000000) {
+        /* slots threads claimed for themselves and left behind (threads
+         * cprof never listed: exited before their adoption) */
+        last_sweep_ns = now;
+        for (int i = 0, n = cp_wallsig_count(); i < n; i++) {
+            int tid = cp_wallsig_owner(i);
+            if (tid && !find_thread(tid, n_threads) && thread_cpu_ns(tid) < 0)
+                cp_wallsig_release(i);
+        }
+    }
 }
 
 /* ---- reading a thread ---- */
@@ -662,6 +677,46 @@ static void emit_marker(const struct wthread *t, const char *marker,
     emit(t, NULL, 0, 0, -1, t->run_labels, ST_RUNNING, marker, count, ns);
 }
 
+/* Emit the answer in t's slot for the pending weight, keep its stack as
+ * t's last running stack, and free the slot for the next arm. */
+static void take_answer(struct wthread *t, struct cp_wall_slot *s)
+{
+    int n = s->n < 0 ? 0 : s->n > CP_MAX_STACK_DEPTH ? CP_MAX_STACK_DEPTH
+                                                      : s->n;
+    memcpy(t->run_pcs, s->pcs, (size_t)n * sizeof *t->run_pcs);
+    t->run_n = n;
+    t->run_truncated = s->truncated;
+    t->run_cpu = s->acpu;
+    t->run_labels = s->alabels;
+    atomic_store(&s->state, CP_WSLOT_FREE);
+    emit(t, t->run_pcs, t->run_n, t->run_truncated, t->run_cpu,
+         t->run_labels, ST_RUNNING, NULL, t->pend_count, t->pend_ns);
+    t->pend_count = t->pend_ns = 0;
+    atomic_fetch_add_explicit(&st_answered, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&st_running, 1, memory_order_relaxed);
+}
+
+/*
+ * A pending weight whose answer never came, while the thread was last seen
+ * outside any interposed call: it was running, or waiting for a CPU (a
+ * thread that gets the CPU back for less than the trigger's 10 us of user
+ * time before it blocks never answers; on a machine with more runnable
+ * threads than CPUs that is common). It counts as running, with the
+ * thread's last running stack.
+ */
+static void emit_unanswered(struct wthread *t)
+{
+    if (!t->pend_count && !t->pend_ns)
+        return;
+    atomic_fetch_add_explicit(&st_unanswered, 1, memory_order_relaxed);
+    if (t->run_n)
+        emit(t, t->run_pcs, t->run_n, t->run_truncated, t->run_cpu,
+             t->run_labels, ST_RUNNING, NULL, t->pend_count, t->pend_ns);
+    else
+        emit_marker(t, M_NO_ANSWER, t->pend_count, t->pend_ns);
+    t->pend_count = t->pend_ns = 0;
+}
+
 /* Take pending weight (from an unanswered trigger) into this sample. */
 static void take_pending(struct wthread *t, int64_t *count, int64_t *ns)
 {
@@ -677,15 +732,8 @@ static void disarm(struct wthread *t)
     if (!t->armed)
         return;
     t->armed = false;
-    if (cp_wallsig_disarm(t->slot, t->perf_fd, t->timer) && s) {
-        emit(t, s->pcs, s->n, s->truncated, s->acpu, s->alabels, ST_RUNNING,
-             NULL, t->pend_count, t->pend_ns);
-        t->run_labels = s->alabels;
-        t->pend_count = t->pend_ns = 0;
-        atomic_store(&s->state, CP_WSLOT_FREE);
-        atomic_fetch_add_explicit(&st_answered, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&st_running, 1, memory_order_relaxed);
-    }
+    if (cp_wallsig_disarm(t->slot, t->perf_fd, t->timer) && s)
+        take_answer(t, s);
 }
 
 /* Arm t so it answers the next time it runs user code. false when it
@@ -797,21 +845,15 @@ static void sample_thread(struct wthread *t, int64_t dt, int64_t now)
     if (t->armed && s &&
         atomic_load_explicit(&s->state, memory_order_acquire) ==
             CP_WSLOT_DONE) {
-        emit(t, s->pcs, s->n, s->truncated, s->acpu, s->alabels, ST_RUNNING,
-             NULL, t->pend_count, t->pend_ns);
-        t->run_labels = s->alabels;
-        t->pend_count = t->pend_ns = 0;
         t->armed = false;
-        atomic_store(&s->state, CP_WSLOT_FREE);
-        atomic_fetch_add_explicit(&st_answered, 1, memory_order_relaxed);
-        atomic_fetch_add_explicit(&st_running, 1, memory_order_relaxed);
+        take_answer(t, s);
     }
 
     /* 2. inside an interposed call */
     if (t->slot >= 0 && cp_wallsig_read(t->slot, &pub)) {
         if (t->armed) {
             disarm(t);
-            take_pending(t, &count, &ns);
+            emit_unanswered(t);
         }
         if (t->kind == W_CALL && t->call_seq == pub.seq) {
             atomic_fetch_add_explicit(&st_cached, 1, memory_order_relaxed);
@@ -868,12 +910,7 @@ static void sample_thread(struct wthread *t, int64_t dt, int64_t now)
             t->pend_ns += ns;
             if (t->pend_ns >= 1000000000) {
                 disarm(t);
-                if (t->pend_count) {
-                    atomic_fetch_add_explicit(&st_unanswered, 1,
-                                              memory_order_relaxed);
-                    emit_marker(t, M_NO_ANSWER, t->pend_count, t->pend_ns);
-                    t->pend_count = t->pend_ns = 0;
-                }
+                emit_unanswered(t);
             }
             return;
         }
@@ -1337,6 +1374,25 @@ static const struct cp_http_window wall_window = {
     .abort = win_abort,
 };
 
+static void print_stats(void)
+{
+    struct cp_wall_stats st;
+    cp_wall_stats(&st);
+    fprintf(stderr,
+            "cprof: wall ticks %llu late %llu running %llu in_call %llu "
+            "proc %llu proc_reads %llu stack_copies %llu cached %llu armed "
+            "%llu answered %llu unanswered %llu no_trigger %llu "
+            "sampler_cpu_ns %lld\n",
+            (unsigned long long)st.ticks, (unsigned long long)st.late_ticks,
+            (unsigned long long)st.running, (unsigned long long)st.in_call,
+            (unsigned long long)st.proc, (unsigned long long)st.proc_reads,
+            (unsigned long long)st.stack_copies,
+            (unsigned long long)st.cached, (unsigned long long)st.armed,
+            (unsigned long long)st.answered,
+            (unsigned long long)st.unanswered,
+            (unsigned long long)st.no_trigger, (long long)st.sampler_cpu_ns);
+}
+
 static void env_stop(void)
 {
     struct cp_wall_session *s;
@@ -1366,6 +1422,8 @@ static void env_stop(void)
     if (r < 0)
         fprintf(stderr, "cprof: CPROF_WALL: writing %s: %s\n", path,
                 strerror(-r));
+    if (cp_getenv("CPROF_DEBUG_STATS"))
+        print_stats();
     cp_tls.in_cprof--;
     free(path);
 }

@@ -35,10 +35,15 @@ static _Atomic int hwm;         /* slots ever claimed: scans stop here */
 static _Atomic uint32_t gen = 1; /* bumped by every claim */
 static int wall_signal;
 static _Atomic uint64_t st_answers, st_stray, st_published;
+/* Taken around a claim (scan, then take a free slot) so one tid never gets
+ * two slots. The sampler spins on it; a thread claiming its own slot in a
+ * hook only tries it (the hook may have interrupted a claim on the same
+ * thread), and publishes nothing this time if it is busy. */
+static atomic_flag claim_lock = ATOMIC_FLAG_INIT;
 
 /* The calling thread's slot, and the claim generation at which it last
- * looked for one in vain (so a thread the sampler does not follow scans
- * once per claim, not once per call). */
+ * failed to get one (every slot taken: it tries again after a release,
+ * not on every call). */
 static CP_TLS struct cp_wall_slot *my_slot;
 static CP_TLS uint32_t my_miss_gen;
 
@@ -49,28 +54,63 @@ static int my_tid(void)
     return cp_tls.tid;
 }
 
+/* With claim_lock held: tid's slot, found or newly taken (its
+ * publication reset), or -ENOSPC. */
+static int claim_locked(int tid)
+{
+    struct cp_wall_slot *all = atomic_load(&slots);
+    int n = atomic_load(&hwm);
+
+    if (!all)
+        return -ENOSPC;
+    for (int i = 0; i < n; i++) {
+        if (atomic_load_explicit(&all[i].tid, memory_order_acquire) == tid)
+            return i;
+    }
+    for (int i = 0; i < CP_WALL_MAX_THREADS; i++) {
+        struct cp_wall_slot *s = &all[i];
+        if (i < n && atomic_load(&s->tid))
+            continue;
+        atomic_store(&s->seq, 0);
+        atomic_store(&s->depth, 0);
+        atomic_store(&s->state, CP_WSLOT_FREE);
+        atomic_store(&s->perf_fd, -1);
+        s->n = 0;
+        atomic_store_explicit(&s->tid, tid, memory_order_release);
+        if (i >= n)
+            atomic_store(&hwm, i + 1);
+        atomic_fetch_add_explicit(&gen, 1, memory_order_release);
+        return i;
+    }
+    return -ENOSPC;
+}
+
+/* The calling thread's slot, claimed on first use: a thread that blocks
+ * right after it starts is published before the sampler first sees it. */
 static struct cp_wall_slot *self_slot(void)
 {
     struct cp_wall_slot *s = my_slot, *all;
-    int tid = my_tid(), n;
+    int tid = my_tid(), i;
     uint32_t g;
 
     if (s && atomic_load_explicit(&s->tid, memory_order_acquire) == tid)
         return s;
     g = atomic_load_explicit(&gen, memory_order_acquire);
-    if (!s && my_miss_gen == g)
+    if (my_miss_gen == g)
         return NULL;
     all = atomic_load_explicit(&slots, memory_order_acquire);
-    n = atomic_load_explicit(&hwm, memory_order_acquire);
-    for (int i = 0; all && i < n; i++) {
-        if (atomic_load_explicit(&all[i].tid, memory_order_acquire) == tid) {
-            my_slot = &all[i];
-            return &all[i];
-        }
+    if (!all || atomic_flag_test_and_set_explicit(&claim_lock,
+                                                   memory_order_acquire))
+        return NULL;
+    i = claim_locked(tid);
+    atomic_flag_clear_explicit(&claim_lock, memory_order_release);
+    if (i < 0) {
+        my_slot = NULL;
+        my_miss_gen = g;
+        return NULL;
     }
-    my_slot = NULL;
-    my_miss_gen = g;
-    return NULL;
+    my_slot = &all[i];
+    return my_slot;
 }
 
 /* ---- publication (sync.h hooks) ---- */
@@ -288,27 +328,24 @@ struct cp_wall_slot *cp_wallsig_slot(int i)
 
 int cp_wallsig_claim(int tid)
 {
-    struct cp_wall_slot *all = atomic_load(&slots);
-    int n = atomic_load(&hwm);
+    int i;
+    while (atomic_flag_test_and_set_explicit(&claim_lock,
+                                             memory_order_acquire))
+        sched_yield();
+    i = claim_locked(tid);
+    atomic_flag_clear_explicit(&claim_lock, memory_order_release);
+    return i;
+}
 
-    if (!all)
-        return -ENOSPC;
-    for (int i = 0; i < CP_WALL_MAX_THREADS; i++) {
-        struct cp_wall_slot *s = &all[i];
-        if (i < n && atomic_load(&s->tid))
-            continue;
-        atomic_store(&s->seq, 0);
-        atomic_store(&s->depth, 0);
-        atomic_store(&s->state, CP_WSLOT_FREE);
-        atomic_store(&s->perf_fd, -1);
-        s->n = 0;
-        atomic_store_explicit(&s->tid, tid, memory_order_release);
-        if (i >= n)
-            atomic_store(&hwm, i + 1);
-        atomic_fetch_add_explicit(&gen, 1, memory_order_release);
-        return i;
-    }
-    return -ENOSPC;
+int cp_wallsig_owner(int i)
+{
+    struct cp_wall_slot *s = cp_wallsig_slot(i);
+    return s && i < atomic_load(&hwm) ? atomic_load(&s->tid) : 0;
+}
+
+int cp_wallsig_count(void)
+{
+    return atomic_load(&hwm);
 }
 
 void cp_wallsig_release(int i)
@@ -319,6 +356,8 @@ void cp_wallsig_release(int i)
     atomic_store(&s->perf_fd, -1);
     atomic_store(&s->state, CP_WSLOT_FREE);
     atomic_store_explicit(&s->tid, 0, memory_order_release);
+    atomic_fetch_add_explicit(&gen, 1, memory_order_release); /* a free
+                                                                 slot */
 }
 
 /* ---- triggers (sampler thread) ---- */

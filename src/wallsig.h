@@ -79,11 +79,15 @@ int cp_wallsig_signal(void);
 struct cp_wall_slot *cp_wallsig_slot(int i);
 
 /*
- * Claim a free slot for tid (its publication reset), or release slot i.
- * Claim returns the slot index or -ENOSPC. Sampler thread only.
+ * tid's slot: the one it has (a thread claims its own in its first hook),
+ * else a free one, its publication reset; or -ENOSPC. Release slot i.
+ * cp_wallsig_owner: the tid owning slot i (0: free); cp_wallsig_count:
+ * slots ever used (scan [0, count)). Sampler thread only.
  */
 int cp_wallsig_claim(int tid);
 void cp_wallsig_release(int i);
+int cp_wallsig_owner(int i);
+int cp_wallsig_count(void);
 
 /*
  * Read slot i's publication: true when the owner is inside an interposed
