@@ -29,6 +29,10 @@ echo "== one call, timed alone (rdtsc / time.Now around each; timing cost subtra
 "$cbench" -n 2000000 -o "$work/micro.trace"
 "$work/trace_hash_go" -micro 2000000 -trace "$work/micro_go.trace"
 
+echo "== the viewer's side: a trace of 1M region events"
+"$cbench" -n 500000 -o "$work/view.trace" >/dev/null
+"$build/bench/bench_trace_view" "$work/view.trace"
+
 # K for ~100k regions per second of CPU time (this machine is shared:
 # wall time says more about the neighbours), from an untraced C run
 /usr/bin/time -f '%U %S' -o "$work/t" "$chash" -n 20000000 -k 100 >/dev/null

@@ -159,6 +159,8 @@ struct cp_tmodel {
     char **log_msgs;       /* by log index */
     size_t n_logs;
     int64_t duration;      /* ns */
+    int64_t *lane_maxdur;  /* longest span per lane: how far back a window
+                              looks for spans that began before it */
 };
 
 /* Build the timeline of the whole trace (the viewer loads it once). 0 or

@@ -416,6 +416,15 @@ int cp_tmodel_build(struct cp_trace *t, struct cp_tmodel *m)
     }
     if (m->n_spans)
         qsort(m->spans, m->n_spans, sizeof *m->spans, cmp_span);
+    m->lane_maxdur = calloc(m->n_lanes + 1, sizeof *m->lane_maxdur);
+    if (!m->lane_maxdur) {
+        r = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < m->n_spans; i++) {
+        if (m->spans[i].dur > m->lane_maxdur[m->spans[i].lane])
+            m->lane_maxdur[m->spans[i].lane] = m->spans[i].dur;
+    }
     /* counters, grouped by lane */
     size_t base = n_thread_lanes + n_tl;
     m->counter_off = calloc(m->n_lanes + 1, sizeof *m->counter_off);
@@ -464,6 +473,7 @@ void cp_tmodel_free(struct cp_tmodel *m)
     free(m->spans);
     free(m->counters);
     free(m->counter_off);
+    free(m->lane_maxdur);
     memset(m, 0, sizeof *m);
 }
 
@@ -505,17 +515,10 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
                           int64_t min_ns, struct cp_dynbuf *o)
 {
     bool first = true;
-    /* longest span per lane bounds how far back a window must look */
-    int64_t *maxdur = calloc(m->n_lanes + 1, sizeof *maxdur);
+    const int64_t *maxdur = m->lane_maxdur;
     uint64_t *names = NULL;
     size_t n_names = 0, cap_names = 0;
 
-    if (!maxdur)
-        return -ENOMEM;
-    for (size_t i = 0; i < m->n_spans; i++) {
-        if (m->spans[i].dur > maxdur[m->spans[i].lane])
-            maxdur[m->spans[i].lane] = m->spans[i].dur;
-    }
     cp_dynbuf_printf(o, "{\"from\":%lld,\"to\":%lld,\"duration\":%lld,"
                         "\"lanes\":[",
                      (long long)from, (long long)to, (long long)m->duration);
@@ -577,7 +580,6 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
                         uint64_t *v = realloc(names, cap * sizeof *v);
                         if (!v) {
                             free(names);
-                            free(maxdur);
                             return -ENOMEM;
                         }
                         names = v;
@@ -620,7 +622,6 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
         cp_json_str(o, s, strlen(s));
     }
     free(names);
-    free(maxdur);
     return cp_dynbuf_addstr(o, "}}");
 }
 
