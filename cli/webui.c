@@ -11,8 +11,11 @@
  * compact JSON; the page never sees samples. The flame tree of the last
  * filter state is cached, so zooming into a cut subtree costs no rebuild.
  *
- * Threads: one per connection (httpd.c); `lock` guards the profile, its
- * version and the flame cache. Never used in signal context.
+ * Threads: one per connection (httpd.c). `lock` guards the profile and
+ * its version and is held only to copy or replace them; `flame_lock`
+ * guards the flame cache and is held while a tree is built (taken before
+ * `lock`), so a build never delays /api/meta or the other views. Never
+ * used in signal context.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -49,7 +52,9 @@
 #define REPLY_LIMIT (512u << 20)
 
 struct webui {
-    pthread_mutex_t lock; /* guards everything below */
+    /* Lock order: flame_lock, then lock. Both are leaves otherwise. */
+    pthread_mutex_t flame_lock; /* guards the flame cache (fkey...) */
+    pthread_mutex_t lock;       /* guards prof and version */
     struct cp_profile prof;
     unsigned version; /* bumped by refresh */
     const struct cp_webui_opts *o;
@@ -128,7 +133,7 @@ static int64_t compute_total(const struct cp_profile *p, int si)
 }
 
 /*
- * Fill v from the request's filters; w->lock must be held (the copy).
+ * Fill v from the request's filters (takes w->lock for the copy).
  * The profile is aggregated to the request's granularity (g=), else to
  * defgran; defgran -1 leaves it as it is (the source view needs lines).
  * On failure the reply (400) is already queued and -1 returned.
@@ -139,7 +144,9 @@ static int prepare_args(struct webui *w, const struct args *a, int defgran,
     char err[1024];
     memset(v, 0, sizeof(*v));
     cp_dynbuf_init(&v->warn, 64 << 10);
+    pthread_mutex_lock(&w->lock);
     int r = cp_profile_copy(&w->prof, &v->p);
+    pthread_mutex_unlock(&w->lock);
     if (r < 0) {
         fail(a, 500, "out of memory copying the profile");
         return -1;
@@ -349,7 +356,10 @@ static char *flame_key(struct webui *w, const struct args *a)
         "show_from", "tagfocus", "tagignore", "g",    "group"};
     struct cp_dynbuf b;
     cp_dynbuf_init(&b, 1 << 20);
-    cp_dynbuf_printf(&b, "v%u", w->version);
+    pthread_mutex_lock(&w->lock);
+    unsigned version = w->version;
+    pthread_mutex_unlock(&w->lock);
+    cp_dynbuf_printf(&b, "v%u", version);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const char *v = argv_(a, keys[i]);
         cp_dynbuf_printf(&b, "\x1f%s=%s", keys[i], v ? v : "");
@@ -383,7 +393,7 @@ static size_t split_path(char *s, const char **out, size_t max)
 }
 
 /*
- * Make the cached tree the one for a's filters; w->lock held. 0, or -1
+ * Make the cached tree the one for a's filters; w->flame_lock held. 0, or -1
  * after queueing the error (for a request).
  */
 static int flame_ensure(struct webui *w, const struct args *a)
@@ -435,7 +445,7 @@ static int flame_ensure(struct webui *w, const struct args *a)
 }
 
 /* The node named by the request's root= path (0 without one), or -1 after
- * queueing a 404. w->lock held. */
+ * queueing a 404. w->flame_lock held. */
 static long find_root(struct webui *w, struct cp_http_req *rq)
 {
     const char *rs = cp_http_arg(rq, "root");
@@ -475,7 +485,7 @@ static int api_search(struct cp_http_req *rq, void *ctx)
     struct args a = {rq, NULL};
     int ret = 0;
     uint8_t *m = NULL;
-    pthread_mutex_lock(&w->lock);
+    pthread_mutex_lock(&w->flame_lock);
     if (flame_ensure(w, &a) < 0)
         goto out;
     long root = find_root(w, rq);
@@ -521,12 +531,12 @@ static int api_search(struct cp_http_req *rq, void *ctx)
         "tree_total", (json_int_t)f->nodes[0].total, "root_matched",
         (json_int_t)sum[1], "root_total", (json_int_t)f->nodes[root].total,
         "root_base", (json_int_t)bsum[1]);
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->flame_lock);
     free(m);
     regfree(&re);
     return reply_json(rq, j);
 out:
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->flame_lock);
     free(m);
     regfree(&re);
     return ret;
@@ -538,7 +548,7 @@ static int api_flame(struct cp_http_req *rq, void *ctx)
     struct args a = {rq, NULL};
     char *key = NULL;
     int ret = 0;
-    pthread_mutex_lock(&w->lock);
+    pthread_mutex_lock(&w->flame_lock);
     if (flame_ensure(w, &a) < 0)
         goto out;
     /* the part of the tree asked for */
@@ -586,13 +596,13 @@ static int api_flame(struct cp_http_req *rq, void *ctx)
                             strerror(-r));
         goto out;
     }
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->flame_lock);
     free(key);
     size_t len;
     char *data = cp_dynbuf_take(&out, &len);
     return cp_http_reply_take(rq, 200, "application/json", data, len);
 out:
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->flame_lock);
     free(key);
     return ret;
 }
@@ -603,9 +613,7 @@ static int api_top(struct cp_http_req *rq, void *ctx)
 {
     struct webui *w = ctx;
     struct view v;
-    pthread_mutex_lock(&w->lock);
     int r = prepare(w, rq, CP_GRAN_FUNCTIONS, &v);
-    pthread_mutex_unlock(&w->lock);
     if (r < 0) {
         view_free(&v);
         return 0;
@@ -678,9 +686,7 @@ static int api_peek(struct cp_http_req *rq, void *ctx)
     if (compile_arg(rq, "f", &re) < 0)
         return 0;
     struct view v;
-    pthread_mutex_lock(&w->lock);
     int r = prepare(w, rq, CP_GRAN_FUNCTIONS, &v);
-    pthread_mutex_unlock(&w->lock);
     if (r < 0) {
         view_free(&v);
         regfree(&re);
@@ -745,9 +751,7 @@ static int api_source(struct cp_http_req *rq, void *ctx)
     if (compile_arg(rq, "f", &re) < 0)
         return 0;
     struct view v;
-    pthread_mutex_lock(&w->lock);
     int r = prepare(w, rq, -1, &v);
-    pthread_mutex_unlock(&w->lock);
     if (r < 0) {
         view_free(&v);
         regfree(&re);
@@ -777,10 +781,8 @@ static int api_graph(struct cp_http_req *rq, void *ctx)
 {
     struct webui *w = ctx;
     struct view v;
-    pthread_mutex_lock(&w->lock);
     int r = prepare(w, rq, CP_GRAN_FUNCTIONS, &v);
     const char *title = w->o->title ? w->o->title : "";
-    pthread_mutex_unlock(&w->lock);
     if (r < 0) {
         view_free(&v);
         return 0;
@@ -855,10 +857,14 @@ static int api_refresh(struct cp_http_req *rq, void *ctx)
         cp_profile_free(&np);
         return cp_http_error(rq, 500, "out of memory");
     }
+    pthread_mutex_lock(&w->flame_lock);
     pthread_mutex_lock(&w->lock);
     cp_profile_free(&w->prof);
     w->prof = np;
     w->version++;
+    unsigned ver = w->version;
+    size_t ns = w->prof.n_samples;
+    pthread_mutex_unlock(&w->lock);
     if (w->have_flame) {
         cp_flame_free(&w->flame);
         cp_profile_free(&w->fprof);
@@ -866,9 +872,7 @@ static int api_refresh(struct cp_http_req *rq, void *ctx)
         w->fkey = NULL;
         w->have_flame = false;
     }
-    unsigned ver = w->version;
-    size_t ns = w->prof.n_samples;
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->flame_lock);
     return reply_json(rq, json_pack("{s:i,s:I}", "version", (int)ver, "samples",
                                     (json_int_t)ns));
 }
@@ -920,9 +924,9 @@ static void *warm_up(void *arg)
 {
     struct webui *w = arg;
     struct args a = {NULL, w->initial_kv};
-    pthread_mutex_lock(&w->lock);
+    pthread_mutex_lock(&w->flame_lock);
     flame_ensure(w, &a);
-    pthread_mutex_unlock(&w->lock);
+    pthread_mutex_unlock(&w->flame_lock);
     return NULL;
 }
 
@@ -963,6 +967,7 @@ int cp_webui_serve(struct cp_profile *p, const struct cp_webui_opts *o)
         return 1;
     }
     pthread_mutex_init(&w->lock, NULL);
+    pthread_mutex_init(&w->flame_lock, NULL);
     w->prof = *p;
     memset(p, 0, sizeof(*p));
     w->o = o;
@@ -1031,6 +1036,7 @@ out:
     free(w->fkey);
     cp_profile_free(&w->prof);
     pthread_mutex_destroy(&w->lock);
+    pthread_mutex_destroy(&w->flame_lock);
     free(w);
     return ret;
 }
