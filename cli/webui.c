@@ -269,6 +269,22 @@ static int root(struct cp_http_req *rq, void *ctx)
     return cp_http_redirect(rq, 302, loc);
 }
 
+/* go tool pprof serves under /ui/ (and had /flamegraph2): links made
+ * for it lead to the same view here. */
+static int pprof_alias(struct cp_http_req *rq, void *ctx)
+{
+    const char *path = cp_http_path(rq);
+    if (!strncmp(path, "/ui", 3))
+        path += 3;
+    if (!*path || !strcmp(path, "/") || !strcmp(path, "/flamegraph2") ||
+        !strcmp(path, "/flamegraphold"))
+        path = "/flamegraph";
+    char loc[16384];
+    const char *q = cp_http_query(rq);
+    snprintf(loc, sizeof(loc), "%s%s%s", path, *q ? "?" : "", q);
+    return cp_http_redirect(rq, 301, loc);
+}
+
 static int favicon(struct cp_http_req *rq, void *ctx)
 {
     return cp_http_reply_asset(rq, "favicon.svg");
@@ -915,6 +931,10 @@ static const struct cp_http_route routes[] = {
     {"/api/refresh", api_refresh, CP_HTTP_POST},
     {"/download", download, CP_HTTP_GET},
     {"/favicon.ico", favicon, CP_HTTP_GET},
+    {"/ui", pprof_alias, CP_HTTP_GET},
+    {"/ui/", pprof_alias, CP_HTTP_GET | CP_HTTP_PREFIX},
+    {"/flamegraph2", pprof_alias, CP_HTTP_GET},
+    {"/flamegraphold", pprof_alias, CP_HTTP_GET},
     {"/static/", cp_http_serve_asset, CP_HTTP_GET | CP_HTTP_PREFIX},
 };
 
