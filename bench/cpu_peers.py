@@ -21,7 +21,7 @@ The /bin/true row is each profiler's fixed cost per process (cprof and
 perf symbolize when the profile is written or read; gperftools writes raw
 addresses and leaves symbolization to pprof later).
 
-usage: cpu_peers.py BUILD [ROUNDS] [--quick]
+usage: cpu_peers.py BUILD [ROUNDS] [--quick] [--only=WORKLOAD]
 """
 import os
 import re
@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 LIBPROFILER = "/usr/lib/x86_64-linux-gnu/libprofiler.so"
 
@@ -68,6 +69,8 @@ def perf_total_ns(path):
 
 
 def parse_time(path):
+    """user+sys and wall from /usr/bin/time -f "%U %S %e" (the workload
+    process alone, for the profile / CPU ratio)."""
     with open(path) as f:
         u, s, e = f.read().split()[-3:]
     return float(u) + float(s), float(e)
@@ -76,6 +79,7 @@ def parse_time(path):
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     quick = "--quick" in sys.argv
+    only = [a[7:] for a in sys.argv[1:] if a.startswith("--only=")]
     build = os.path.abspath(args[0] if args else "build")
     rounds = int(args[1]) if len(args) > 1 else 5
     lib = os.path.join(build, "src", "libcprof.so")
@@ -98,6 +102,8 @@ def main():
         # it at exit, on a program that does nothing
         ("/bin/true", ["/bin/true"]),
     ]
+    if only:
+        workloads = [w for w in workloads if only[0] in w[0]]
     profilers = [("none", None, 0)]
     for hz in (100, 1000):
         profilers.append(("cprof", "cprof", hz))
@@ -120,7 +126,6 @@ def main():
                 out = os.path.join(tmp, "prof")
                 for f in os.listdir(tmp):
                     os.unlink(os.path.join(tmp, f))
-                outer = os.path.join(tmp, "outer.time")
                 inner = os.path.join(tmp, "inner.time")
                 env = dict(os.environ)
                 env.pop("LD_PRELOAD", None)
@@ -140,14 +145,20 @@ def main():
                             "-o", out, "--"] + tcmd + cmd
                 else:
                     full = tcmd + cmd
-                full = [time_bin, "-o", outer, "-f", "%U %S %e"] + full
-                p = subprocess.run(full, env=env, capture_output=True,
-                                   text=True)
-                if p.returncode != 0:
+                # CPU of the whole command tree from wait4 (microseconds;
+                # /usr/bin/time's 10 ms would hide a small program's cost)
+                t0 = time.monotonic()
+                p = subprocess.Popen(full, env=env, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE)
+                _, status, ru = os.wait4(p.pid, 0)
+                wall = time.monotonic() - t0
+                err = p.stderr.read().decode("utf-8", "replace")
+                p.stderr.close()
+                if status != 0:
                     print("  %s / %s@%d failed: %s" % (wname, pname, hz,
-                                                      p.stderr[-300:]))
+                                                      err[-300:]))
                     continue
-                cpu, wall = parse_time(outer)
+                cpu = ru.ru_utime + ru.ru_stime
                 wcpu, _ = parse_time(inner)
                 total = None
                 if kind == "perf":
@@ -157,7 +168,7 @@ def main():
                     total = pprof_total_ns(path) if path else 0
                 key = (wname, pname, hz)
                 res.setdefault(key, []).append(
-                    (cpu, wall, None if total is None else
+                    (cpu, wall, None if total is None or wcpu <= 0 else
                      100.0 * total / 1e9 / wcpu))
         print("round %d of %d done" % (rnd + 1, rounds), flush=True)
 
@@ -179,8 +190,13 @@ def main():
             accts = [r[2] for r in rs if r[2] is not None]
             acct = "%.0f%%" % statistics.median(accts) if accts and kind \
                 else "-"
-            ovh = "-" if not kind else "%+.1f%%" % (100 * (cpu / bcpu - 1))
-            print("| %s | %s | %s | %.2f | %s | %s | %.2f |"
+            if not kind:
+                ovh = "-"
+            elif bcpu < 0.05:  # a fixed cost: say it in milliseconds
+                ovh = "%+.1f ms" % (1000 * (cpu - bcpu))
+            else:
+                ovh = "%+.1f%%" % (100 * (cpu / bcpu - 1))
+            print("| %s | %s | %s | %.3f | %s | %s | %.2f |"
                   % (wname, pname, hz or "-", cpu, ovh, acct, wall))
     shutil.rmtree(tmp, ignore_errors=True)
 

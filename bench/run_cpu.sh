@@ -26,8 +26,8 @@ HERE=$(dirname "$0")
     exit 1
 }
 
-echo "== cost per sample: $BUILD/bench/bench_unwind -d 8,32,128 -n 2000 -r 7"
-"$BUILD/bench/bench_unwind" -d 8,32,128 -n 2000 -r 7
+echo "== cost per sample: $BUILD/bench/bench_unwind -d 8,32,128 -n 2000 -r 7 -e 1000"
+"$BUILD/bench/bench_unwind" -d 8,32,128 -n 2000 -r 7 -e 1000
 echo
 echo "== end to end at 10 kHz: $BUILD/bench/bench_unwind -d 32 -n 500 -r 7 -e 10000"
 "$BUILD/bench/bench_unwind" -d 32 -n 500 -r 7 -e 10000
