@@ -767,6 +767,22 @@ def t_deep(a):
         len(leaf), max((len(p.funcs(s)) for s in leaf), default=0)))
 
 
+def t_badframes(a):
+    """Hostile frame pointers in code without CFI: no crash, no hang, and
+    the samples stay with the function that ran."""
+    r = run([prog("cpu_badframes"), str(a.ms)], hz=a.hz, timeout=a.timeout)
+    check_stats_clean(r)
+    check(truth_int(r, "variants") == 5, "not every variant ran")
+    p = load(r.prof)
+    w = p.total(lambda s: p.funcs(s)[:1] == ["spin_bad_rbp"])
+    note("  spin_bad_rbp is the leaf of %.0f%% of the profile; deepest "
+         "stack %d frames" % (100 * w / max(p.total(), 1),
+                              max(len(p.funcs(s)) for s in p.samples)))
+    check(w >= 0.8 * p.total(), "spin_bad_rbp has only %.0f%% of the "
+          "samples" % (100 * w / max(p.total(), 1)))
+    check_total(p, r)
+
+
 def t_labels(a):
     """Every sample carries the labels thread, thread_name and cpu."""
     # FIXME(cpu label): go tool pprof drops a numeric label whose value is
@@ -978,7 +994,7 @@ CHECKS = {
     "fork": t_fork, "dlopen": t_dlopen, "sigprof": t_sigprof,
     "errno": t_errno, "deep": t_deep, "labels": t_labels, "exec": t_exec,
     "python": t_python, "api": t_api, "badenv": t_badenv,
-    "blocking": t_blocking,
+    "blocking": t_blocking, "badframes": t_badframes,
 }
 
 
