@@ -600,14 +600,16 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
     bool cfirst = true;
     for (size_t l = 0; m->counter_off && l < m->n_lanes; l++) {
         size_t a = m->counter_off[l], e = m->counter_off[l + 1];
-        int64_t last_t = INT64_MIN;
+        int64_t last_t = 0;
+        bool any = false;
         for (size_t i = a; i < e; i++) {
             const struct cp_tcounter_pt *p = &m->counters[i];
             /* keep the point before the window, thin to the resolution */
             if (p->t > to || (i + 1 < e && m->counters[i + 1].t < from))
                 continue;
-            if (p->t - last_t < min_ns && i + 1 < e)
+            if (any && p->t - last_t < min_ns && i + 1 < e)
                 continue;
+            any = true;
             last_t = p->t;
             cp_dynbuf_printf(o, "%s[%zu,%lld,%lld]", cfirst ? "" : ",", l,
                              (long long)p->t, (long long)p->v);

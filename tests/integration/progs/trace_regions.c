@@ -11,7 +11,9 @@
  * "parent", "dur_ns"} per region in the order each thread ended them,
  * {"log": ...} per log, {"task": id, "thread"} per task, and the id of
  * the task that main begins and worker-a ends. Regions spin (CPU) or
- * sleep (a blocking call inside a region), 0.5 to 6 ms.
+ * sleep (a blocking call inside a region), 2 to 12 ms: at 1%, a
+ * preemption between the program's clock read and the call it measures
+ * around must stay under 20 us.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -102,16 +104,16 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&expect_lock);
         begin(&c, "handle");
         begin(&c, "parse");
-        spin_ns(500000 + 300000 * i);
+        spin_ns(2000000 + 500000 * i);
         end(&c);
         snprintf(msg, sizeof msg, "parsed request %d of %s", i, c.thread);
         log_line(&c, "status", msg);
         begin(&c, "compute");
         begin(&c, "inner");
-        spin_ns(2000000);
+        spin_ns(3000000);
         end(&c);
         begin(&c, "wait");
-        struct timespec ts = {0, 1500000};
+        struct timespec ts = {0, 2000000};
         nanosleep(&ts, NULL);
         end(&c);
         end(&c);
