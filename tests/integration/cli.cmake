@@ -51,7 +51,7 @@ endforeach()
 # seeds in make check, hundreds in make check-long
 foreach(set short long)
   if(set STREQUAL short)
-    set(seeds 1 12)
+    set(seeds 1 6)
     set(labels "integration;cli")
   else()
     set(seeds 1000 400)
