@@ -173,6 +173,16 @@
  * past it use a timer on their CPU clock instead, which needs no
  * descriptor. Keeps cprof's descriptors well below a 1024 RLIMIT_NOFILE. */
 #define CP_WALL_MAX_PERF_FDS 64
+/* An armed thread silent this long is looked up in /proc (it may be
+ * blocked outside cprof's interposers); before, it is taken to be waiting
+ * for a CPU. Two ticks at 100 Hz; at higher rates it saves a /proc read
+ * (~35 us here) per starved thread per tick. */
+#define CP_WALL_SILENT_NS 20000000
+/* An answer later than this after the arm comes from a thread that waited
+ * for a CPU (a running one answers within 10 us of user time, or at its
+ * next kernel tick with a timer: 4 ms at 250 Hz, 10 ms at 100 Hz). */
+#define CP_WALL_LATE_PERF_NS 2000000
+#define CP_WALL_LATE_TIMER_NS 12000000
 /* Distinct (stack, thread, state, labels) records per wall session. */
 #define CP_WALL_MAX_RECORDS (1u << 20)
 

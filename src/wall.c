@@ -88,6 +88,8 @@ struct wthread {
     /* trigger */
     int perf_fd;
     bool has_timer, trig_failed, armed;
+    uint32_t arm_seq; /* the slot's seq when armed */
+    int64_t arm_ns;   /* CLOCK_MONOTONIC when armed */
     timer_t timer;
     int64_t pend_count, pend_ns;
     int64_t sig_check_ns;
@@ -99,9 +101,10 @@ struct wthread {
     uintptr_t run_pcs[CP_MAX_STACK_DEPTH];
 };
 
-/* One sample of a tick, before it is added to the sessions. */
+/* One sample of a tick, before it is added to the sessions; its stack is
+ * copied into the tick's own words (the thread's buffers change). */
 struct tsample {
-    const uintptr_t *pcs;
+    size_t off;
     int n, truncated;
     int tid, cpu;
     const char *name;
@@ -358,6 +361,8 @@ static struct wthread **threads;
 static int n_threads, cap_threads;
 static struct tsample *tick_samples;
 static int n_tick, cap_tick;
+static uintptr_t *tick_words;
+static size_t n_tick_words, cap_tick_words;
 static char *copy_buf; /* CP_WALL_STACK_BYTES + 16 */
 static int n_perf_fds;
 static bool perf_refused;
@@ -665,9 +670,25 @@ static void emit(const struct wthread *t, const uintptr_t *pcs, int n,
         tick_samples = v;
         cap_tick = cap;
     }
+    if (!pcs)
+        n = 0;
+    if (n_tick_words + (size_t)n > cap_tick_words) {
+        size_t cap = cap_tick_words ? cap_tick_words * 2 : 4096;
+        uintptr_t *v;
+        while (cap < n_tick_words + (size_t)n)
+            cap *= 2;
+        v = realloc(tick_words, cap * sizeof *v);
+        if (!v)
+            return;
+        tick_words = v;
+        cap_tick_words = cap;
+    }
+    if (n)
+        memcpy(tick_words + n_tick_words, pcs, (size_t)n * sizeof *pcs);
     s = &tick_samples[n_tick++];
-    *s = (struct tsample){pcs, n, truncated, t->tid, cpu, t->name,
+    *s = (struct tsample){n_tick_words, n, truncated, t->tid, cpu, t->name,
                           state, call, labels, count, ns};
+    n_tick_words += (size_t)n;
 }
 
 /* A marker sample: pcs NULL, call holds the marker's name. */
@@ -679,10 +700,29 @@ static void emit_marker(const struct wthread *t, const char *marker,
 
 /* Emit the answer in t's slot for the pending weight, keep its stack as
  * t's last running stack, and free the slot for the next arm. */
+static void emit_unanswered(struct wthread *t);
+
 static void take_answer(struct wthread *t, struct cp_wall_slot *s)
 {
     int n = s->n < 0 ? 0 : s->n > CP_MAX_STACK_DEPTH ? CP_MAX_STACK_DEPTH
                                                       : s->n;
+    /*
+     * A thread on a CPU answers within 10 us of user time (a perf
+     * trigger) or at its next kernel tick (a timer). A later answer comes
+     * from a thread that waited for a CPU and answered where it resumed,
+     * which is not where it was at the tick (a loop bounded by the clock
+     * may be past its end by then); an answer after an interposed call
+     * (its seq moved) is where the thread is after that call. Either way
+     * its last running stack stands in, and this one is not kept.
+     */
+    if (t->run_n && (s->aseq != t->arm_seq ||
+                     s->ans_ns - t->arm_ns > (t->perf_fd >= 0
+                                                  ? CP_WALL_LATE_PERF_NS
+                                                  : CP_WALL_LATE_TIMER_NS))) {
+        atomic_store(&s->state, CP_WSLOT_FREE);
+        emit_unanswered(t);
+        return;
+    }
     memcpy(t->run_pcs, s->pcs, (size_t)n * sizeof *t->run_pcs);
     t->run_n = n;
     t->run_truncated = s->truncated;
@@ -744,10 +784,13 @@ static bool arm(struct wthread *t, int64_t now)
 
     if (t->slot < 0 || t->trig_failed)
         return false;
-    if (now - t->sig_check_ns >= 1000000000) {
+    if (t->sig_blocked || now - t->sig_check_ns >= 1000000000) {
         /* A thread that blocks the signal would only collect it pending
          * (and might take it in sigwait, or in a pselect that unblocks
-         * it): such a thread is never armed. Checked once a second. */
+         * it): such a thread is never armed. Checked once a second, and
+         * every tick while blocked (a new thread starts with every signal
+         * blocked, a thread in a signal handler has it blocked for a
+         * while). */
         t->sig_blocked = sig_blocked_now(t->tid);
         t->sig_check_ns = now;
     }
@@ -773,6 +816,8 @@ static bool arm(struct wthread *t, int64_t now)
         if (t->trig_failed)
             return false;
     }
+    t->arm_seq = atomic_load(&cp_wallsig_slot(t->slot)->seq);
+    t->arm_ns = cp_now_ns();
     if (cp_wallsig_arm(t->slot, t->perf_fd, t->timer) < 0)
         return false;
     t->armed = true;
@@ -887,7 +932,16 @@ static void sample_thread(struct wthread *t, int64_t dt, int64_t now)
         return;
     }
 
-    /* 4. armed but silent for a whole tick, or last seen blocked: /proc */
+    /* 4. armed but silent for a while, or last seen blocked: /proc. A
+     * silent thread is mostly one waiting for a CPU (it answers within
+     * 10 us of running user code); one blocked outside our interposers
+     * is found here too, and the ticks it stayed pending go to that wait,
+     * so waiting a little before the /proc read costs no accuracy. */
+    if (t->armed && t->pend_ns + ns < CP_WALL_SILENT_NS) {
+        t->pend_count += count;
+        t->pend_ns += ns;
+        return;
+    }
     if (t->armed || t->kind == W_PROC) {
         enum sc k = read_proc(t);
         if (k == SC_BLOCKED) {
@@ -939,7 +993,7 @@ static void flush_tick(void)
     for (int i = 0; i < n_tick; i++) {
         const struct tsample *ts = &tick_samples[i];
         struct rec r;
-        r.stack = stack_intern(ts->pcs, ts->n, ts->truncated);
+        r.stack = stack_intern(tick_words + ts->off, ts->n, ts->truncated);
         r.name = name_intern(ts->name);
         if (r.stack == UINT32_MAX || r.name == UINT32_MAX)
             continue;
@@ -957,6 +1011,7 @@ static void flush_tick(void)
     }
     pthread_mutex_unlock(&wall_lock);
     n_tick = 0;
+    n_tick_words = 0;
 }
 
 static void tick(int64_t dt, int64_t now)
@@ -978,6 +1033,9 @@ static void sampler_cleanup(void)
     free(tick_samples);
     tick_samples = NULL;
     n_tick = cap_tick = 0;
+    free(tick_words);
+    tick_words = NULL;
+    n_tick_words = cap_tick_words = 0;
     free(copy_buf);
     copy_buf = NULL;
     atomic_store(&st_threads, 0);
@@ -1490,6 +1548,9 @@ static void atfork_child(void)
     free(tick_samples);
     tick_samples = NULL;
     n_tick = cap_tick = 0;
+    free(tick_words);
+    tick_words = NULL;
+    n_tick_words = cap_tick_words = 0;
     free(copy_buf);
     copy_buf = NULL;
     cp_wallsig_atfork_child();

@@ -257,6 +257,8 @@ static void wall_handler(int sig, siginfo_t *si, void *ucv)
     s->n = cp_unwind(&regs, hi, s->pcs, CP_MAX_STACK_DEPTH, &s->truncated);
     s->acpu = sched_getcpu();
     s->alabels = cp_tls.labels;
+    s->aseq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+    s->ans_ns = cp_now_ns();
     atomic_store_explicit(&s->state, CP_WSLOT_DONE, memory_order_release);
     atomic_fetch_add_explicit(&st_answers, 1, memory_order_relaxed);
     errno = saved_errno;

@@ -55,6 +55,9 @@ struct cp_wall_slot {
     _Atomic int perf_fd; /* the trigger's descriptor, -1 if a timer */
     int n, truncated, acpu;
     uint32_t alabels;
+    uint32_t aseq; /* seq when the handler ran: a call between the arm
+                      and the answer makes the answer stale */
+    int64_t ans_ns; /* CLOCK_MONOTONIC when the handler ran */
     uintptr_t pcs[CP_MAX_STACK_DEPTH];
 };
 
