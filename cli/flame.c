@@ -69,14 +69,11 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-/* Frame index of the group label value (appended after the graph's). */
+/* A new frame for a group label value (appended after the graph's);
+ * the caller looks values up first (label_index). */
 static long label_func(struct cp_flame *f, const char *key, const char *val)
 {
     size_t kl = strlen(key), vl = strlen(val);
-    for (size_t i = 0; i < f->n_labels; i++)
-        if (!strncmp(f->labels[i], key, kl) && f->labels[i][kl] == '=' &&
-            !strcmp(f->labels[i] + kl + 1, val))
-            return (long)(cp_graph_n_ids(&f->g) + i);
     if (f->n_funcs == f->cap_funcs) {
         size_t cap = f->cap_funcs * 2 + 8;
         struct cp_flame_func *nf = realloc(f->funcs, cap * sizeof(*nf));
@@ -180,6 +177,11 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
      */
     const char *group = o->group && *o->group ? o->group : NULL;
     int si = o->sample_index;
+    /* group values by string index (strings are canonical: one index per
+     * value), so a profile with thousands of threads stays linear */
+    int64_t *lkey = NULL;
+    uint32_t *lval = NULL;
+    size_t lcap = 0, lused = 0;
     uint32_t *frames = NULL, *order = NULL, *cur = NULL, *prev = NULL;
     struct stk *st = NULL;
     size_t nfr = 0, capfr = 0, nst = 0;
@@ -193,15 +195,18 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
             continue;
         bool base = false;
         const char *gval = NULL;
+        int64_t gidx = -1; /* -1: the sample has no such label */
         for (size_t k = 0; k < sm->n_labels; k++) {
             const struct cp_label *lb = &sm->labels[k];
             if (!lb->str)
                 continue;
             const char *key = cp_profile_string(p, lb->key);
-            if (!strcmp(key, CP_FLAME_BASE_LABEL))
+            if (!strcmp(key, CP_FLAME_BASE_LABEL)) {
                 base = true;
-            else if (group && !gval && !strcmp(key, group))
+            } else if (group && !gval && !strcmp(key, group)) {
                 gval = cp_profile_string(p, lb->str);
+                gidx = lb->str;
+            }
         }
         if (base)
             f->diff = true;
@@ -224,10 +229,48 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
         t->base = base;
         t->v = v;
         if (group) {
-            long lf = label_func(f, group, gval ? gval : "");
-            if (lf < 0)
-                goto fail_build;
-            frames[nfr++] = (uint32_t)lf;
+            if ((lused + 1) * 2 > lcap) {
+                size_t ncap = lcap ? lcap * 2 : 64;
+                int64_t *nk = malloc(ncap * sizeof(*nk));
+                uint32_t *nv = malloc(ncap * sizeof(*nv));
+                if (!nk || !nv) {
+                    free(nk);
+                    free(nv);
+                    goto fail_build;
+                }
+                for (size_t k = 0; k < ncap; k++)
+                    nk[k] = INT64_MIN;
+                for (size_t k = 0; k < lcap; k++) {
+                    if (lkey[k] == INT64_MIN)
+                        continue;
+                    size_t h =
+                        (size_t)((uint64_t)lkey[k] * 0x9e3779b97f4a7c15ull >>
+                                 20) &
+                        (ncap - 1);
+                    while (nk[h] != INT64_MIN)
+                        h = (h + 1) & (ncap - 1);
+                    nk[h] = lkey[k];
+                    nv[h] = lval[k];
+                }
+                free(lkey);
+                free(lval);
+                lkey = nk;
+                lval = nv;
+                lcap = ncap;
+            }
+            size_t h = (size_t)((uint64_t)gidx * 0x9e3779b97f4a7c15ull >> 20) &
+                       (lcap - 1);
+            while (lkey[h] != INT64_MIN && lkey[h] != gidx)
+                h = (h + 1) & (lcap - 1);
+            if (lkey[h] == INT64_MIN) {
+                long lf = label_func(f, group, gval ? gval : "");
+                if (lf < 0)
+                    goto fail_build;
+                lkey[h] = gidx;
+                lval[h] = (uint32_t)lf;
+                lused++;
+            }
+            frames[nfr++] = lval[h];
         }
         /* locations are leaf first, a location's lines innermost first */
         for (size_t li = sm->n_locations; li-- > 0;) {
@@ -314,8 +357,12 @@ int cp_flame_build(struct cp_flame *f, struct cp_profile *p,
     free(cur);
     free(prev);
     free(st);
+    free(lkey);
+    free(lval);
     return 0;
 fail_build:
+    free(lkey);
+    free(lval);
     free(frames);
     free(order);
     free(cur);

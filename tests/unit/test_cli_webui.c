@@ -168,6 +168,38 @@ static void test_flame_group(void **state)
     cp_profile_free(&p);
 }
 
+/* thousands of threads: one tower each, values intact */
+static void test_flame_many_groups(void **state)
+{
+    struct cp_profile p;
+    assert_int_equal(cp_profile_init(&p), 0);
+    cp_profile_add_sample_type(&p, "cpu", "nanoseconds");
+    cp_profile_add_mapping(&p);
+    char name[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof(name), "t%d", i);
+        add(&p, "main work", 1 + i % 3, "thread_name", name);
+        add(&p, "main", 1, "thread_name", name);
+    }
+    add(&p, "main idle", 7, NULL, NULL); /* no label: a tower of its own */
+    cp_filter_aggregate(&p, CP_GRAN_FUNCTIONS, false);
+    struct cp_flame f;
+    struct cp_flame_opts o = {.sample_index = 0, .group = "thread_name"};
+    assert_int_equal(cp_flame_build(&f, &p, &o), 0);
+    size_t towers = 0;
+    for (uint32_t c = 1; c < f.nodes[0].end; c = f.nodes[c].end)
+        towers++;
+    assert_int_equal(towers, 5001);
+    const struct cp_flame_node *t7 = child_named(&f, 0, "thread_name=t7");
+    assert_non_null(t7);
+    assert_int_equal(t7->total, 1 + 7 % 3 + 1);
+    const struct cp_flame_node *none = child_named(&f, 0, "thread_name=");
+    assert_non_null(none);
+    assert_int_equal(none->total, 7);
+    cp_flame_free(&f);
+    cp_profile_free(&p);
+}
+
 /* a -diff_base merge: base samples negated and labelled pprof::base */
 static void test_flame_diff(void **state)
 {
@@ -497,6 +529,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_flame_tree),
         cmocka_unit_test(test_flame_group),
+        cmocka_unit_test(test_flame_many_groups),
         cmocka_unit_test(test_flame_diff),
         cmocka_unit_test(test_flame_json),
         cmocka_unit_test(test_json_escape),
