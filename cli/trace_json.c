@@ -313,11 +313,21 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
             th->name_ts = e->ts;
         }
         if (e->type == CP_TEV_THREAD_START) {
+            char **r = NULL;
+            int nr = cp_trace_stack_names(w->t, e->stack, &r);
             ev_open(w, "i", "thread", "thread start", w->pid, e->tid, e->ts);
             cp_dynbuf_printf(&w->o, ",\"s\":\"t\"");
-            put_sf(w, e->stack2);
-            cp_dynbuf_printf(&w->o, ",\"args\":{\"creator\":%lld}}",
+            put_sf(w, e->stack2); /* where pthread_create was called */
+            cp_dynbuf_printf(&w->o, ",\"args\":{\"creator\":%lld",
                              (long long)e->value);
+            if (nr > 0) {
+                cp_dynbuf_addstr(&w->o, ",\"start_routine\":");
+                cp_json_str(&w->o, r[0], strlen(r[0]));
+            }
+            cp_dynbuf_addstr(&w->o, "}}");
+            for (int i = 0; i < nr; i++)
+                free(r[i]);
+            free(r);
         }
         break;
     case CP_TEV_THREAD_EXIT:

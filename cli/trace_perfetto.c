@@ -678,6 +678,15 @@ static int pass2(const struct cp_trace_event *e, void *arg)
     case CP_TEV_THREAD_START:
         te_head(w, TYPE_INSTANT, track, "thread start", "thread");
         ann_int(w, "creator", e->value);
+        {
+            char **r = NULL;
+            int nr = cp_trace_stack_names(w->t, e->stack, &r);
+            if (nr > 0)
+                ann_str(w, "start_routine", r[0], strlen(r[0]));
+            for (int i = 0; i < nr; i++)
+                free(r[i]);
+            free(r);
+        }
         ann_stack(w, e->stack2);
         packet(w, e->ts, true);
         break;
