@@ -429,9 +429,12 @@ def check_block(a):
         if not check(found, "no %s wait with %s on its stack" % (kind, fn)):
             continue
         dur = max(e["dur"] for e in found) * 1000
-        err = abs(dur - own[fn]) / own[fn]
-        check(err < 0.05, "%s: waited %.0f us in the trace, %.0f us by the "
-              "program (%.1f%%)" % (fn, dur / 1000, own[fn] / 1000, 100 * err))
+        # the wait lies inside what the program measured around the call,
+        # and is most of it (a preemption on this shared machine can add a
+        # few ms to the program's number, never to the trace's)
+        check(own[fn] * 0.8 <= dur <= own[fn] * 1.0001 + 50000,
+              "%s: waited %.0f us in the trace, %.0f us by the program" %
+              (fn, dur / 1000, own[fn] / 1000))
         note("%-13s %-12s %8.0f us (program: %8.0f us) stack: %s" %
              (fn, kind, dur / 1000, own[fn] / 1000,
               " <- ".join(f.split(" ")[0] for f in
