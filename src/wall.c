@@ -1574,6 +1574,12 @@ void cp_wall_init_from_env(void)
     cp_profiles_register(&wall_source);
     cp_http_register_window(&wall_window);
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    /* A diagnostic knob (tests, and machines where perf_event_open is
+     * allowed but misbehaves): "timer" uses the CPU-clock timers that
+     * perf_event_paranoid 3 leaves (Debian's default). */
+    if (cp_getenv("CPROF_WALL_TRIGGER") &&
+        !strcmp(cp_getenv("CPROF_WALL_TRIGGER"), "timer"))
+        perf_refused = true;
     switch (cp_env_int("CPROF_WALL_HZ", CP_WALL_MIN_HZ, CP_WALL_MAX_HZ, &hz,
                        "wall-clock profiling")) {
     case -1: return;

@@ -22,7 +22,9 @@ Registered with ctest by wall.cmake:
                 index counts, mutex?seconds=N deltas, block?debug=1,
                 wall?seconds=N, and go tool pprof on the URL
     half        threads computing half their time and waiting the other
-                half (-wait sleep|fread|pipe|select|cond...): about half
+                half (-wait sleep|fread|pipe|select|cond...; --trigger
+                timer: CPU-clock timers, as where perf_event_open is not
+                allowed): about half
                 of each thread's wall samples in each state (+-5 points),
                 on the right functions, labels right, one sample per tick,
                 and no wait cut short (EINTR counted, sleeps timed)
@@ -424,7 +426,8 @@ def t_half(a):
     r = run([prog("wall_half"), "-seconds", str(a.seconds), "-wait", a.wait,
              "-threads", str(a.threads), "-period", str(a.period)],
             env=env_with({"CPROF_WALL": path, "CPROF_WALL_HZ": str(hz),
-                          "CPROF_DEBUG_STATS": "1"}),
+                          "CPROF_DEBUG_STATS": "1",
+                          "CPROF_WALL_TRIGGER": a.trigger}),
             timeout=a.seconds * 3 + 60)
     t = truth(r.stdout)
     for line in r.stderr.splitlines():
@@ -591,6 +594,7 @@ def main():
     ap.add_argument("--period", type=int, default=100)
     ap.add_argument("--hz", type=int, default=100)
     ap.add_argument("--items", type=int, default=2000)
+    ap.add_argument("--trigger", default="perf")
     a = ap.parse_args()
     if not os.path.exists(LIB) and not SANITIZED:
         skip("no libcprof.so in %s" % BUILD)

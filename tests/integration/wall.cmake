@@ -48,6 +48,8 @@ cp_wall_test(half_fread 120 half --wait fread --seconds 4)
 cp_wall_test(half_select_3_threads 120 half --wait select --seconds 4
   --threads 3)
 cp_wall_test(half_cond 120 half --wait cond --seconds 3)
+cp_wall_test(half_poll_timer_trigger 120 half --wait poll --seconds 4
+  --threads 2 --trigger timer)
 cp_wall_test(half_sleep_10s 300 LONG half --wait sleep --seconds 10)
 cp_wall_test(half_pipe_10s 300 LONG half --wait pipe --seconds 10)
 cp_wall_test(stress_32_threads_5s 300 stress --seconds 5)
