@@ -461,6 +461,8 @@
     if (!view || C.$('view-flamegraph').hidden) return;
     const t0 = performance.now();
     flameUp = C.get('o') === 'flame';
+    const d = view.data;
+    C.$('flame-empty').hidden = !!(d.total[view.root] || (d.diff && d.btotal[view.root]));
     layout();
     const t1 = performance.now();
     applySearch();

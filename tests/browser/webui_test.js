@@ -320,6 +320,7 @@ scenarios.group = async (browser) => {
   await page.waitForSelector('#warning:not([hidden])', { timeout: 10000 });
   const warn = await page.textContent('#warning');
   ok(/matched no samples/i.test(warn), 'a focus that matches nothing says so', warn);
+  ok(!(await page.$eval('#flame-empty', (e) => e.hidden)), 'an empty flame graph says why');
   await page.click('#clear-filters');
   ({ frames } = await flameReady(page));
   await page.waitForFunction(() => !/focus=/.test(location.search));
