@@ -48,6 +48,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -770,9 +771,15 @@ static void reg_on_unregister(struct cp_thread *t)
     if (b) {
         uint8_t *p0, *p;
         uint64_t now = now_units();
-        /* its last name: the writer's polling may not have seen it */
-        if (t->name[0]) {
-            uint32_t id = cp_tintern_get(&strs, t->name, strlen(t->name));
+        /* its last name: the writer's polling may not have seen it, and
+         * names set with prctl never reach the registry; the kernel's is
+         * both (we are that thread) */
+        char name[CP_THREAD_NAME_LEN + 1] = "";
+        if (prctl(PR_GET_NAME, name) != 0)
+            memcpy(name, t->name, CP_THREAD_NAME_LEN);
+        name[CP_THREAD_NAME_LEN] = '\0';
+        if (name[0]) {
+            uint32_t id = cp_tintern_get(&strs, name, strlen(name));
             p = ev_begin(b, CP_VARINT_MAX, now, CP_TRE_THREAD_NAME, &p0);
             if (p) {
                 p = cp_put_uvarint(p, id);
