@@ -171,15 +171,17 @@ void cp_tmodel_free(struct cp_tmodel *m);
 /*
  * The spans overlapping [from, to) (ns since the start) on the lanes
  * asked (NULL: all), as JSON: {"from":..,"to":..,"lanes":[...],
- * "spans":[[lane,start,dur,kind,depth,nameIndex,ref,sub],...],
- * "names":[...]} with spans shorter than min_ns merged per lane and depth
+ * "spans":[[lane,start,dur,kind,depth,name,ref,sub,index],...],
+ * "counters":[[lane,t,value],...], "names":{"id":"string"}} with spans
+ * shorter than min_ns merged per lane and depth
  * into one MERGED span (level of detail: a 1M-event trace answers a
  * full-width window with a few thousand boxes). 0 or -ENOMEM.
  */
 int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
                           int64_t min_ns, struct cp_dynbuf *out);
 
-/* One span's details (stack symbolized, task, log message) as JSON. */
+/* One span's details (stack symbolized, task, log message) as JSON;
+ * span is the index a window gave (for a merged box, its first span). */
 int cp_tmodel_span_json(const struct cp_tmodel *m, size_t span,
                         struct cp_dynbuf *out);
 

@@ -498,16 +498,17 @@ struct pending {
     bool on;
     struct cp_tspan s;
     int64_t end;
+    size_t index; /* of the first span merged */
 };
 
 static void emit(struct cp_dynbuf *o, bool *first, const struct cp_tspan *s,
-                 int64_t dur, int sub, int kind)
+                 int64_t dur, int sub, int kind, size_t index)
 {
-    cp_dynbuf_printf(o, "%s[%u,%lld,%lld,%d,%d,%llu,%llu,%d]",
+    cp_dynbuf_printf(o, "%s[%u,%lld,%lld,%d,%d,%llu,%llu,%d,%zu]",
                      *first ? "" : ",", s->lane, (long long)s->start,
                      (long long)dur, kind, s->depth,
                      (unsigned long long)s->name, (unsigned long long)s->ref,
-                     sub);
+                     sub, index);
     *first = false;
 }
 
@@ -541,7 +542,7 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
             if (s->start + s->dur < from)
                 continue;
             if (s->dur >= min_ns) {
-                emit(o, &first, s, s->dur, s->sub, s->kind);
+                emit(o, &first, s, s->dur, s->sub, s->kind, i);
             } else {
                 int slot = (s->depth & 15) * 4 +
                            (s->kind == CP_TSPAN_REGION ? 0
@@ -560,11 +561,13 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
                 }
                 if (p->on)
                     emit(o, &first, &p->s, p->end - p->s.start, p->s.sub,
-                         p->s.sub > 1 ? CP_TSPAN_MERGED : p->s.kind);
+                         p->s.sub > 1 ? CP_TSPAN_MERGED : p->s.kind,
+                         p->index);
                 p->on = true;
                 p->s = *s;
                 p->s.sub = 1;
                 p->end = s->start + s->dur;
+                p->index = i;
             }
             /* names used in this window, for the "names" table */
             if (s->name && (s->kind == CP_TSPAN_REGION ||
@@ -593,7 +596,8 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
             if (pend[k].on)
                 emit(o, &first, &pend[k].s, pend[k].end - pend[k].s.start,
                      pend[k].s.sub,
-                     pend[k].s.sub > 1 ? CP_TSPAN_MERGED : pend[k].s.kind);
+                     pend[k].s.sub > 1 ? CP_TSPAN_MERGED : pend[k].s.kind,
+                     pend[k].index);
         }
     }
     cp_dynbuf_addstr(o, "],\"counters\":[");
