@@ -176,12 +176,12 @@ const cprof = (() => {
     return h >>> 0;
   }
 
-  // The key a frame is coloured by: the directory of its source file
-  // (one colour per module of a program, per Go package), else its library
-  // (libc, libstdc++ without debug info), else the package part of its
-  // name ("std::", "crypto/sha256.").
+  // The key a frame is coloured by: its source file (one colour per file,
+  // the same in every profile), else its library (libc, libstdc++ without
+  // debug info), else the package part of its name ("std::",
+  // "crypto/sha256.").
   function colorKey(name, file, lib) {
-    if (file) return 'dir:' + file.replace(/\/[^/]*$/, '');
+    if (file) return 'file:' + file;
     if (lib) return 'lib:' + lib;
     const m = /^([\w./]+?)(::|\.)[^.:]*$/.exec(name);
     return 'pkg:' + (m ? m[1] : name);

@@ -158,7 +158,8 @@
   // Would frames the server left out under node i be visible once i is
   // the full width?
   function needsDetail(d, i) {
-    if (!d.cutBelow[i]) return false;
+    // children of i, or deeper frames, were left out
+    if (!d.cut[i] && !d.cutBelow[i]) return false;
     const w = weight(d, i) || 1;
     return (d.minval / w) * canvasWidth() >= MIN_PX;
   }

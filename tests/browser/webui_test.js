@@ -202,7 +202,7 @@ scenarios.flame = async (browser) => {
   ok(near(hot.x, comp.x, 0.5), 'hot_loop starts under compute (the heavier child first)');
   // stable colours: by file directory, a library of its own
   const hHot = rgb(hot.color).hue, hComp = rgb(comp.color).hue, hMem = rgb(one(frames, 'memcpy').color).hue;
-  ok(hHot !== undefined && hHot === hComp, 'frames of one source directory share a hue', [hot.color, comp.color]);
+  ok(hHot !== undefined && hHot === hComp, 'frames of one source file share a hue', [hot.color, comp.color]);
   ok(hMem !== undefined && hMem !== hHot, 'libc frames have another hue', [hot.color, one(frames, 'memcpy').color]);
   ok(page.problems.length === 0, 'no console errors, no missing asset (favicon included)', page.problems);
   await screenshot(page, 'whole');
@@ -588,6 +588,11 @@ scenarios.big = async (browser) => {
   }
   ok(stats.loads > loads, 'a deep zoom fetched the frames left out of the first answer', [loads, stats.loads]);
   ok(stats.zoom.length >= 4, 'zoomed several levels', stats.zoom);
+  const zr = frames.find((f) => !f.ancestor && f.row === Math.max(...frames.filter((x) => x.ancestor).map((x) => x.row)) + 1);
+  const below = frames.filter((f) => !f.ancestor && f.row > zr.row);
+  const sumBelow = below.filter((f) => f.row === zr.row + 1).reduce((a, f) => a + f.total, 0);
+  ok(zr.self === zr.total || (below.length > 0 && sumBelow >= 0.9 * (zr.total - zr.self)),
+    'the zoomed frame shows its callees in full detail', { zoomed: zr, callees: below.length, sumBelow });
   const url = page.url();
   const p2 = await newPage(browser);
   await p2.goto(url);
