@@ -15,6 +15,8 @@
 #include "thread_reg.h"
 
 #include <dirent.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -326,9 +328,13 @@ static void internal_forget(int tid)
     }
 }
 
+/* On the creator's stack: the creator waits until the new thread has
+ * listed itself (ready), so once cp_internal_thread_create returns no
+ * adoption can take it for a user thread. */
 struct internal_arg {
     void *(*fn)(void *);
     void *arg;
+    _Atomic uint32_t ready;
 };
 
 static void internal_exit(void *slot)
@@ -357,14 +363,17 @@ internal_slot_take(int tid)
 
 static void *internal_trampoline(void *p)
 {
-    struct internal_arg ia = *(struct internal_arg *)p;
+    struct internal_arg *pa = p;
+    struct internal_arg ia = {pa->fn, pa->arg, 0};
     _Atomic int *slot;
     void *ret;
 
-    free(p);
     cp_tls.internal = 1;
     cp_tls.tid = cp_gettid();
     slot = internal_slot_take(cp_tls.tid);
+    /* after this store the creator's frame (*pa) may be gone */
+    atomic_store(&pa->ready, 1);
+    syscall(SYS_futex, &pa->ready, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     /* pthread_exit runs cleanup handlers too */
     pthread_cleanup_push(internal_exit, (void *)slot);
     ret = ia.fn(ia.arg);
@@ -376,26 +385,23 @@ static int internal_create(pthread_t *t, const pthread_attr_t *attr,
                            void *(*fn)(void *), void *arg)
 {
     cp_pthread_create_fn *real = get_real_create();
-    struct internal_arg *ia;
+    struct internal_arg ia = {fn, arg, 0};
     sigset_t all, old;
     int rc;
 
     if (!real)
         return EAGAIN;
-    ia = malloc(sizeof *ia);
-    if (!ia)
-        return EAGAIN;
-    ia->fn = fn;
-    ia->arg = arg;
     /* The new thread inherits this mask: it never runs the host's signal
      * handlers nor cprof's own. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    rc = real(t, attr, internal_trampoline, ia);
+    rc = real(t, attr, internal_trampoline, &ia);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (rc != 0)
-        free(ia);
-    return rc;
+        return rc;
+    while (!atomic_load(&ia.ready))
+        syscall(SYS_futex, &ia.ready, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+    return 0;
 }
 
 int cp_internal_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
