@@ -179,6 +179,11 @@ void cp_sync_unsubscribe(const struct cp_sync_hooks *h)
     pthread_mutex_unlock(&subs_lock);
 }
 
+void cp_sync_atfork_child(void)
+{
+    pthread_mutex_init(&subs_lock, NULL);
+}
+
 void cp_sync_stats(struct cp_sync_stats *out)
 {
     out->tried = atomic_load(&st_tried);

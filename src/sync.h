@@ -163,6 +163,10 @@ extern _Atomic unsigned cp_sync_active;
 /* Resolve the real functions (called from the constructor; also lazily). */
 void cp_sync_init(void);
 
+/* Forked child: the subscriber lock may have been held by a thread that
+ * does not exist there; make it usable again (subscribers stay). */
+void cp_sync_atfork_child(void);
+
 /* Counters for tests: calls that would block (a lock whose trylock
  * failed, every condition wait, sleep and system call), waits reported. */
 struct cp_sync_stats {
