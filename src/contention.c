@@ -603,6 +603,7 @@ static void atfork_parent(void)
 static void atfork_child(void)
 {
     pthread_mutex_init(&cfg_lock, NULL);
+    cp_sync_atfork_child(); /* before anything here subscribes again */
 }
 
 void cp_contention_init_from_env(void)

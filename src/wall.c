@@ -1554,6 +1554,7 @@ static void atfork_child(void)
     free(copy_buf);
     copy_buf = NULL;
     cp_wallsig_atfork_child();
+    cp_sync_atfork_child();
     cp_sync_unsubscribe(&cp_wallsig_hooks);
     if (had_env &&
         asprintf(&child_path, "%s.%ld", env_path, (long)getpid()) < 0)
