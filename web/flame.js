@@ -214,23 +214,22 @@
   }
 
   function ancestorsOf(d, root) {
-    // the frames above the zoom root, full width: from main when it has
-    // them, else named only
+    // the frames above the zoom root, drawn full width: those of d itself,
+    // and for a subtree the frames above it (from main when it has them)
     const anc = [];
-    if (d === (main && main.data)) {
-      const chain = [];
-      for (let x = d.parent[root]; x >= 0; x = d.parent[x]) chain.push(x);
-      chain.reverse();
-      for (const x of chain) anc.push({ d, i: x });
-      return anc;
-    }
     const m = main && main.data;
-    anc.push(m ? { d: m, i: 0 } : { name: 'root' });
-    const names = d.path.slice(0, -1);
-    for (let k = 0; k < names.length; k++) {
-      const i = m ? findNode(m, names.slice(0, k + 1)) : -1;
-      anc.push(i >= 0 ? { d: m, i } : { name: names[k] });
+    if (d !== m) {
+      anc.push(m ? { d: m, i: 0 } : { name: 'root' });
+      const names = d.path.slice(0, -1);
+      for (let k = 0; k < names.length; k++) {
+        const i = m ? findNode(m, names.slice(0, k + 1)) : -1;
+        anc.push(i >= 0 ? { d: m, i } : { name: names[k] });
+      }
     }
+    const chain = [];
+    for (let x = d.parent[root]; x >= 0; x = d.parent[x]) chain.push(x);
+    chain.reverse();
+    for (const x of chain) anc.push({ d, i: x });
     return anc;
   }
 
@@ -641,8 +640,13 @@
       let data = main.data, root = 0;
       if (names.length) {
         const r = findNode(main.data, names);
+        // a subtree already here may hold the frame in enough detail
+        const rs = sub && sub.key === key ? findNode(sub.data, names) : -1;
         if (r >= 0 && !needsDetail(main.data, r)) {
           root = r;
+        } else if (rs >= 0 && !needsDetail(sub.data, rs)) {
+          data = sub.data;
+          root = rs;
         } else {
           if (!sub || sub.key !== key || sub.f !== fs) {
             let sd;

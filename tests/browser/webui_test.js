@@ -588,6 +588,9 @@ scenarios.big = async (browser) => {
   }
   ok(stats.loads > loads, 'a deep zoom fetched the frames left out of the first answer', [loads, stats.loads]);
   ok(stats.zoom.length >= 4, 'zoomed several levels', stats.zoom);
+  const ancNames = frames.filter((f) => f.ancestor).map((f) => f.name);
+  ok(JSON.stringify(ancNames) === JSON.stringify(['root'].concat(stats.zoom.slice(0, -1))),
+    'the bars above the zoomed frame are its callers, in order', [ancNames, stats.zoom]);
   const zr = frames.find((f) => !f.ancestor && f.row === Math.max(...frames.filter((x) => x.ancestor).map((x) => x.row)) + 1);
   const below = frames.filter((f) => !f.ancestor && f.row > zr.row);
   const sumBelow = below.filter((f) => f.row === zr.row + 1).reduce((a, f) => a + f.total, 0);
