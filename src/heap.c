@@ -375,8 +375,13 @@ static void seed_thread(struct cp_tls *t)
     t->rng = s ? s : 1;
 }
 
-/* Distance for this thread at rate r (0 off, 1 every allocation). */
-static int64_t distance(struct cp_tls *t, int64_t r)
+/*
+ * The countdown for this thread at rate r (0 off, 1 every allocation):
+ * how many bytes may still be allocated without a sample. An allocation
+ * of n bytes is sampled when n exceeds it, i.e. when n >= D for the
+ * distance D, so the fast path is one subtraction and its borrow.
+ */
+static uint64_t countdown(struct cp_tls *t, int64_t r)
 {
     if (r <= 0)
         return CP_HEAP_OFF_RECHECK;
@@ -384,53 +389,54 @@ static int64_t distance(struct cp_tls *t, int64_t r)
         return 0;
     if (!t->rng)
         seed_thread(t);
-    return cp_heap_next_distance(&t->rng, r);
+    return (uint64_t)cp_heap_next_distance(&t->rng, r) - 1;
 }
 
 /*
- * The fast path found counter - n <= 0 (or the thread has not started):
+ * The fast path found n > countdown (or the thread has not started):
  * decide whether this allocation of n bytes is sampled and set the next
- * distance. Never takes a lock.
+ * countdown. Never takes a lock.
  */
 static bool sample_decide(size_t n)
 {
     struct cp_tls *t = &cp_tls;
     uint32_t ep = atomic_load_explicit(&rate_epoch, memory_order_acquire);
-    int64_t r, left;
+    int64_t r;
+    uint64_t left;
 
     if (CP_UNLIKELY(ep == 0))
-        return false; /* before init: the counter stays 0, we come back */
+        return false; /* before init: the countdown stays 0, we come back */
     r = atomic_load_explicit(&cur_rate, memory_order_relaxed);
     if (t->in_cprof || t->internal) {
-        /* cprof's own memory (its code, its threads) is never sampled; a fresh distance keeps
-         * the bytes it consumed from biasing the program's next sample
-         * (the distance is memoryless only when drawn anew). */
+        /* cprof's own memory (its code, its threads) is never sampled; a
+         * fresh countdown keeps the bytes it consumed from biasing the
+         * program's next sample (the distance is memoryless only when
+         * drawn anew). */
         if (r >= 2)
-            t->heap_bytes_until_sample = distance(t, r);
+            t->heap_bytes_until_sample = countdown(t, r);
         return false;
     }
     if (CP_UNLIKELY(t->heap_epoch != ep)) {
         /* first allocation of this thread, or the rate changed */
         t->heap_epoch = ep;
         if (r >= 2) {
-            left = (int64_t)((uint64_t)distance(t, r) - (uint64_t)n);
-            if (left > 0) {
-                t->heap_bytes_until_sample = left;
+            left = countdown(t, r);
+            if (n <= left) {
+                t->heap_bytes_until_sample = left - n;
                 return false;
             }
         }
     }
-    t->heap_bytes_until_sample = distance(t, r);
+    t->heap_bytes_until_sample = countdown(t, r);
     return r >= 1; /* 0: off; 1: every allocation; else the countdown ran out */
 }
 
+/* The whole fast path: no sample unless n exceeds the countdown. */
 static inline bool fast_ok(size_t n)
 {
-    /* wrapping arithmetic: a request near SIZE_MAX makes left negative
-     * (and fails in the real allocator after the slow path) */
-    int64_t left =
-        (int64_t)((uint64_t)cp_tls.heap_bytes_until_sample - (uint64_t)n);
-    if (CP_LIKELY(left > 0)) {
+    uint64_t left;
+    if (CP_LIKELY(!__builtin_sub_overflow(cp_tls.heap_bytes_until_sample,
+                                          (uint64_t)n, &left))) {
         cp_tls.heap_bytes_until_sample = left;
         return true;
     }
@@ -733,7 +739,15 @@ static NOINLINE void free_region(void *p)
 {
     uint32_t b;
     int saved = errno;
+    uintptr_t size = __atomic_load_n(&cp_heap_rgn.size, __ATOMIC_ACQUIRE);
 
+    /* the fast path's plain loads may have raced with the region's
+     * publication (base still 0): look again */
+    if ((uintptr_t)p - __atomic_load_n(&cp_heap_rgn.base, __ATOMIC_RELAXED) >=
+        size) {
+        R(free)(p);
+        return;
+    }
     if (cp_heap_is_boot(p))
         return;
     if (cp_heap_block_info(p, &b, NULL) < 0) {

