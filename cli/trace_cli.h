@@ -171,11 +171,13 @@ void cp_tmodel_free(struct cp_tmodel *m);
 /*
  * The spans overlapping [from, to) (ns since the start) on the lanes
  * asked (NULL: all), as JSON: {"from":..,"to":..,"lanes":[...],
- * "spans":[[lane,start,dur,kind,depth,name,ref,sub,index],...],
+ * "spans":[[lane,start,dur,kind,depth,name,ref,sub,index,kind0],...],
  * "counters":[[lane,t,value],...], "names":{"id":"string"}} with spans
- * shorter than min_ns merged per lane and depth
+ * shorter than min_ns merged per lane, depth and kind
  * into one MERGED span (level of detail: a 1M-event trace answers a
- * full-width window with a few thousand boxes). 0 or -ENOMEM.
+ * full-width window with a few thousand boxes); kind0 is the kind of the
+ * span (of those merged, for MERGED, whose sub is then how many). 0 or
+ * -ENOMEM.
  */
 int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
                           int64_t min_ns, struct cp_dynbuf *out);

@@ -499,17 +499,34 @@ struct pending {
     struct cp_tspan s;
     int64_t end;
     size_t index; /* of the first span merged */
+    uint32_t count;
 };
 
+/* The 10th field is the kind of the span (of the first one, for a MERGED
+ * box: spans merge only with their own kind), so the viewer draws a
+ * merged box where and how its spans would be drawn. */
 static void emit(struct cp_dynbuf *o, bool *first, const struct cp_tspan *s,
                  int64_t dur, int sub, int kind, size_t index)
 {
-    cp_dynbuf_printf(o, "%s[%u,%lld,%lld,%d,%d,%llu,%llu,%d,%zu]",
+    cp_dynbuf_printf(o, "%s[%u,%lld,%lld,%d,%d,%llu,%llu,%d,%zu,%d]",
                      *first ? "" : ",", s->lane, (long long)s->start,
                      (long long)dur, kind, s->depth,
                      (unsigned long long)s->name, (unsigned long long)s->ref,
-                     sub, index);
+                     sub, index, s->kind);
     *first = false;
+}
+
+/* A pending run of short spans: MERGED when it holds several, else the
+ * span as it was. */
+static void emit_pending(struct cp_dynbuf *o, bool *first,
+                         const struct pending *p)
+{
+    if (p->count > 1)
+        emit(o, first, &p->s, p->end - p->s.start,
+             p->count < 65535 ? (int)p->count : 65535, CP_TSPAN_MERGED,
+             p->index);
+    else
+        emit(o, first, &p->s, p->s.dur, p->s.sub, p->s.kind, p->index);
 }
 
 int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
@@ -532,7 +549,8 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
     cp_dynbuf_addstr(o, "],\"spans\":[");
     for (uint32_t l = 0; l < m->n_lanes; l++) {
         /* merge runs of short spans per depth (and per kind class) */
-        struct pending pend[64];
+        /* 16 depths x 7 kinds (each kind merges only with itself) */
+        struct pending pend[16 * 7];
         memset(pend, 0, sizeof pend);
         for (size_t i = lower(m, l, from - maxdur[l]);
              i < m->n_spans && m->spans[i].lane == l &&
@@ -544,28 +562,19 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
             if (s->dur >= min_ns) {
                 emit(o, &first, s, s->dur, s->sub, s->kind, i);
             } else {
-                int slot = (s->depth & 15) * 4 +
-                           (s->kind == CP_TSPAN_REGION ? 0
-                            : s->kind == CP_TSPAN_BLOCK ? 1
-                            : s->kind == CP_TSPAN_RUNNING ||
-                                    s->kind == CP_TSPAN_RUNNABLE
-                                ? 2
-                                : 3);
+                int slot = (s->depth & 15) * 7 + (s->kind - 1) % 7;
                 struct pending *p = &pend[slot];
                 if (p->on && s->start - p->end < min_ns) {
                     if (s->start + s->dur > p->end)
                         p->end = s->start + s->dur;
-                    p->s.sub = (uint16_t)(p->s.sub < 65535 ? p->s.sub + 1
-                                                           : 65535);
+                    p->count++;
                     continue;
                 }
                 if (p->on)
-                    emit(o, &first, &p->s, p->end - p->s.start, p->s.sub,
-                         p->s.sub > 1 ? CP_TSPAN_MERGED : p->s.kind,
-                         p->index);
+                    emit_pending(o, &first, p);
                 p->on = true;
                 p->s = *s;
-                p->s.sub = 1;
+                p->count = 1;
                 p->end = s->start + s->dur;
                 p->index = i;
             }
@@ -592,12 +601,9 @@ int cp_tmodel_window_json(const struct cp_tmodel *m, int64_t from, int64_t to,
                 }
             }
         }
-        for (int k = 0; k < 64; k++) {
+        for (size_t k = 0; k < sizeof pend / sizeof pend[0]; k++) {
             if (pend[k].on)
-                emit(o, &first, &pend[k].s, pend[k].end - pend[k].s.start,
-                     pend[k].s.sub,
-                     pend[k].s.sub > 1 ? CP_TSPAN_MERGED : pend[k].s.kind,
-                     pend[k].index);
+                emit_pending(o, &first, &pend[k]);
         }
     }
     cp_dynbuf_addstr(o, "],\"counters\":[");
