@@ -64,7 +64,7 @@ cp_heap_test(mixed_default_rate 60 mixed --rate default)
 cp_heap_test(mixed_rate0 60 mixed --rate 0)
 cp_heap_test(cxx_rate1 60 cxx)
 cp_heap_test(constructors_rate1 60 ctor)
-cp_heap_test(fork_children 120 fork --children 20 --timeout 100)
+cp_heap_test(fork_children 120 fork --children 8 --timeout 100)
 cp_heap_test(threads_rate1 120 threads --rate 1 --threads 4
   --per-thread 20000)
 cp_heap_test(threads_default_rate 120 threads --rate default --threads 4
