@@ -74,5 +74,12 @@ bench: build
 	@sh scripts/deps.sh bench
 	sh bench/run.sh $(BUILD)
 
+# The hash_bench study (docs/hash-bench-study.md): C and Go side by side,
+# pinned and unpinned, profiled and optimised, with plots; under 10 minutes.
+.PHONY: study
+study: build
+	@sh scripts/deps.sh bench
+	sh bench/hash_study.sh $(BUILD)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
