@@ -18,10 +18,11 @@ libmicrohttpd-dev libcurl4-openssl-dev libjansson-dev"
 
 # check: unit tests (cmocka), integration tests read profiles back with go
 # tool pprof and compare with gperftools; python3 checks the numbers; the
-# browser tests drive Debian's chromium; fuzz smoke runs need clang.
+# browser tests drive Debian's chromium; fuzz smoke runs need clang;
+# the hash_bench study's quick test draws its plots with gnuplot.
 check_pkgs="$build_pkgs libcmocka-dev golang-go google-perftools
 libgoogle-perftools-dev python3 procps curl ca-certificates chromium nodejs
-npm graphviz valgrind clang libclang-rt-14-dev file binutils"
+npm graphviz valgrind clang libclang-rt-14-dev file binutils gnuplot-nox"
 
 demo_pkgs="$build_pkgs golang-go graphviz"
 
