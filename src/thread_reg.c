@@ -189,6 +189,16 @@ static struct cp_thread *register_self(struct cp_thread *t)
     if (atomic_load(&reg_ready))
         pthread_setspecific(reg_key, t);
     pthread_mutex_lock(&cp_reg_lock);
+    /* Adopted from /proc/self/task between its clone and here (a thread
+     * dump, the wall-clock sampler): that record goes, or the thread
+     * would be listed twice, the copy with its name of before. */
+    for (struct cp_thread *e = cp_reg_head; e; e = e->next) {
+        if (e->tid == t->tid && e->external) {
+            unlink_locked(e);
+            free(e);
+            break;
+        }
+    }
     link_locked(t);
     pthread_mutex_unlock(&cp_reg_lock);
     atomic_signal_fence(memory_order_seq_cst);
