@@ -428,9 +428,7 @@ static struct wthread *thread_new(int tid)
     t->tid = tid;
     t->perf_fd = -1;
     t->cpu = -1;
-    t->slot = cp_wallsig_claim(tid);
-    if (t->slot < 0)
-        t->slot = -1;
+    t->slot = -1; /* claimed after cp_reg_lock is released */
     return t;
 }
 
@@ -453,9 +451,10 @@ static void refresh_threads(int64_t now)
         if (cp_reg_is_internal(r->tid))
             continue;
         t = find_thread(r->tid, sorted);
-        if (t && t->start_ns != r->start_ns) {
+        if (t && t->start_ns && r->start_ns && t->start_ns != r->start_ns) {
             /* the tid was reused: a new thread; the old one, not seen,
-             * is dropped below */
+             * is dropped below (a thread adopted from /proc, start 0,
+             * that then registers itself is the same thread) */
             t->seen = false;
             t = NULL;
         }
@@ -476,13 +475,15 @@ static void refresh_threads(int64_t now)
             threads[n_threads++] = t;
         }
         t->seen = true;
+        t->start_ns = r->start_ns;
         memcpy(t->name, r->name, CP_THREAD_NAME_LEN);
         t->name[CP_THREAD_NAME_LEN - 1] = '\0';
         t->stack_lo = r->stack_lo;
         t->stack_hi = r->stack_hi;
     }
     pthread_mutex_unlock(&cp_reg_lock);
-    /* drop threads gone (and the old selves of reused tids) */
+    /* drop threads gone (and the old selves of reused tids), releasing
+     * their slots first, so a new thread of the same tid gets its own */
     int j = 0;
     for (int i = 0; i < n_threads; i++) {
         if (threads[i]->seen)
@@ -491,6 +492,14 @@ static void refresh_threads(int64_t now)
             thread_free(threads[i]);
     }
     n_threads = j;
+    /* slots for the new ones (a claim may wait for a thread claiming its
+     * own: not under the registry's lock) */
+    for (int i = 0; i < n_threads; i++) {
+        if (threads[i]->slot < 0) {
+            int k = cp_wallsig_claim(threads[i]->tid);
+            threads[i]->slot = k < 0 ? -1 : k;
+        }
+    }
     qsort(threads, (size_t)n_threads, sizeof *threads, cmp_wthread);
     atomic_store(&st_threads, (uint64_t)n_threads);
     if (now - last_sweep_ns >= 1000000000) {
