@@ -559,6 +559,17 @@ static int on_event(const struct cp_trace_event *e, void *arg)
         st->sched_state = e->kind & CP_TRS_PREEMPTED ? 3 : 2;
         st->sched_t = rel;
         break;
+    case CP_TEV_THREAD_EXIT:
+        /* no switch record follows a thread's exit: it ran until here,
+         * not until the trace's end */
+        if (st->sched_state == 1)
+            th->running += rel - st->sched_t;
+        else if (st->sched_state == 2)
+            th->blocked += rel - st->sched_t;
+        else if (st->sched_state == 3)
+            th->runnable += rel - st->sched_t;
+        st->sched_state = 0;
+        break;
     case CP_TEV_THREAD_START:
     case CP_TEV_THREAD:
     case CP_TEV_THREAD_NAME: {

@@ -242,6 +242,14 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
                  : e->kind & CP_TRS_PREEMPTED ? 3
                                               : 0;
         break;
+    case CP_TEV_THREAD_EXIT:
+        /* no switch record follows a thread's exit: it ran until here */
+        if (th->st)
+            span(b, lane, th->st == 1 ? CP_TSPAN_RUNNING : CP_TSPAN_RUNNABLE,
+                 0, th->st_ts, e->ts - th->st_ts, 0, 0,
+                 th->st == 1 ? 0 : 1);
+        th->st = 0;
+        break;
     case CP_TEV_THREAD:
     case CP_TEV_THREAD_START:
     case CP_TEV_THREAD_NAME:
