@@ -326,10 +326,15 @@ int cp_cmd_trace(int argc, char **argv)
                    "                 sched (runnable but not running)\n"
                    "  -summary       print regions, tasks and threads: "
                    "counts, durations, time\n"
-                   "                 running and blocked (the default); "
-                   "-summary=json as JSON\n"
+                   "                 running and blocked; -summary=json as "
+                   "JSON\n"
                    "  -dump          print every event\n"
-                   "  -http=ADDR     open the trace viewer\n",
+                   "  -http=ADDR     serve the trace viewer on ADDR "
+                   "([HOST]:PORT) and open a\n"
+                   "                 browser (-no_browser: do not); the "
+                   "default when no output\n"
+                   "                 is asked, on localhost and a free "
+                   "port, as go tool trace\n",
                    usage);
             return 0;
         } else
@@ -417,8 +422,10 @@ int cp_cmd_trace(int argc, char **argv)
     }
     if (!rc && do_dump)
         dump(t);
-    if (!rc && (summary || (!json && !perfetto && !pprof && !do_dump &&
-                            !http))) {
+    /* with nothing asked, the viewer, as `go tool trace trace.out` */
+    if (!json && !perfetto && !pprof && !do_dump && !summary && !http)
+        http = "";
+    if (!rc && summary) {
         struct cp_tstats s;
         if (cp_tstats_compute(t, &s) < 0) {
             rc = cp_die("trace: out of memory");
