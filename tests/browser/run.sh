@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
 #
-# run.sh SCENARIO - one browser test of cprof's web UI (webui_test.js).
+# run.sh SCENARIO - one browser test of cprof's web UI (webui_test.js), or
+# of the trace viewer for trace-* scenarios (trace_test.js).
 # Skips (exit 77, with the reason) only when Debian's chromium or node >= 18
 # cannot run on this machine; installs playwright-core (package-lock.json)
 # into the build tree once, under a lock, so parallel tests share it.
@@ -30,4 +31,6 @@ mkdir -p "$npmdir"
     fi
 ) 9>"$npmdir/.lock" || { echo "FAIL: npm ci could not install playwright-core (see above)"; exit 1; }
 
-NODE_PATH=$npmdir/node_modules CPROF_CHROMIUM=$chromium exec node "$here/webui_test.js" "$@"
+# trace-* scenarios are the trace viewer's (trace_test.js)
+case ${1:-} in trace-*) script=trace_test.js ;; *) script=webui_test.js ;; esac
+NODE_PATH=$npmdir/node_modules CPROF_CHROMIUM=$chromium exec node "$here/$script" "$@"
