@@ -34,6 +34,7 @@
 #include "httpd.h"
 #include "profile/codec.h"
 #include "trace_cli.h"
+#include "trace_http.h"
 
 /* A window may hold at most this many pixels' worth of boxes per lane and
  * depth: a page that asks for more (a tiny res over a long range) gets a
@@ -56,8 +57,25 @@ struct tview {
     bool have_model, have_stats;
     char *meta, *stats; /* JSON, built once */
     size_t meta_len, stats_len;
-    double build_ms[2]; /* model, tables: shown in the page's footer */
+    double build_ms[2]; /* model, tables (the page's "Trace" tab) */
+    struct cp_httpd *d;
+    pthread_t builder;
+    bool building;
 };
+
+static void tview_free(struct tview *v)
+{
+    if (v->have_model)
+        cp_tmodel_free(&v->m);
+    if (v->have_stats)
+        cp_tstats_free(&v->s);
+    free(v->meta);
+    free(v->stats);
+    pthread_cond_destroy(&v->cond);
+    pthread_mutex_destroy(&v->tlock);
+    pthread_mutex_destroy(&v->lock);
+    free(v);
+}
 
 /* ---- building (on its own thread) ---- */
 
@@ -567,57 +585,69 @@ static const struct cp_http_route routes[] = {
     {"/static/", cp_http_serve_asset, CP_HTTP_GET | CP_HTTP_PREFIX},
 };
 
-int cp_trace_serve(struct cp_trace *t, const char *src, const char *addr,
-                   bool no_browser)
+int cp_tview_start(struct cp_trace *t, const char *src, const char *addr,
+                   struct cp_tview **out, char *err, size_t errlen)
 {
     struct tview *v = calloc(1, sizeof *v);
-    struct cp_httpd *d = NULL;
-    pthread_t builder;
-    bool building = false;
-    char err[512];
-    int rc = 1;
+    int r;
 
-    if (!v)
-        return cp_die("trace: out of memory");
+    *out = NULL;
+    if (!v) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
     v->t = t;
     v->src = src;
     pthread_mutex_init(&v->lock, NULL);
     pthread_mutex_init(&v->tlock, NULL);
     pthread_cond_init(&v->cond, NULL);
+    r = cp_httpd_start(&v->d, addr, routes, sizeof routes / sizeof routes[0],
+                       v, err, errlen);
+    if (r < 0) {
+        tview_free(v);
+        return r;
+    }
+    /* the model and the tables are built while the browser starts */
+    v->building = pthread_create(&v->builder, NULL, build, v) == 0;
+    if (!v->building)
+        build(v);
+    *out = (struct cp_tview *)v;
+    return 0;
+}
+
+const char *cp_tview_url(const struct cp_tview *tv)
+{
+    return cp_httpd_url(((const struct tview *)tv)->d);
+}
+
+void cp_tview_stop(struct cp_tview *tv)
+{
+    struct tview *v = (struct tview *)tv;
+    if (!v)
+        return;
+    cp_httpd_stop(v->d);
+    if (v->building)
+        pthread_join(v->builder, NULL);
+    tview_free(v);
+}
+
+int cp_trace_serve(struct cp_trace *t, const char *src, const char *addr,
+                   bool no_browser)
+{
+    struct cp_tview *v;
+    char err[512];
 
     /* before any thread starts, so every thread inherits the mask and
      * only cp_httpd_wait_signal takes Ctrl-C */
     cp_httpd_block_signals();
-    if (cp_httpd_start(&d, addr, routes, sizeof routes / sizeof routes[0], v,
-                       err, sizeof err) < 0) {
-        fprintf(stderr, "cprof: trace: %s\n", err);
-        goto out;
-    }
-    building = pthread_create(&builder, NULL, build, v) == 0;
-    if (!building) {
-        build(v);
-    }
+    if (cp_tview_start(t, src, addr, &v, err, sizeof err) < 0)
+        return cp_die("trace: %s", err);
     /* go tool pprof's line (scripts and tests wait for it) */
-    printf("Serving web UI on %s\n", cp_httpd_url(d));
+    printf("Serving web UI on %s\n", cp_tview_url(v));
     fflush(stdout);
     if (!no_browser)
-        cp_httpd_open_browser(cp_httpd_url(d));
+        cp_httpd_open_browser(cp_tview_url(v));
     cp_httpd_wait_signal();
-    rc = 0;
-out:
-    if (d)
-        cp_httpd_stop(d);
-    if (building)
-        pthread_join(builder, NULL);
-    if (v->have_model)
-        cp_tmodel_free(&v->m);
-    if (v->have_stats)
-        cp_tstats_free(&v->s);
-    free(v->meta);
-    free(v->stats);
-    pthread_cond_destroy(&v->cond);
-    pthread_mutex_destroy(&v->tlock);
-    pthread_mutex_destroy(&v->lock);
-    free(v);
-    return rc;
+    cp_tview_stop(v);
+    return 0;
 }
