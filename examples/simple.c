@@ -20,7 +20,8 @@
  * (sort_floats, most of it under libc's qsort) of 1.2 s of CPU time.
  * An optional argument names the profile file instead of cpu.prof; the
  * trace goes to trace.out beside it, each piece of work in a region
- * (`cprof trace trace.out` for the tables, -json=OUT for Perfetto).
+ * (`cprof trace trace.out` opens the viewer, -summary prints the tables,
+ * -json=OUT is for Perfetto).
  */
 #include <stdint.h>
 #include <stdio.h>
