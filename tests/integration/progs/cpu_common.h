@@ -86,10 +86,26 @@ static inline void cpt_out(const char *key, const char *fmt, ...)
     fclose(f);
 }
 
-/* Process CPU time so far: rusage_user_ns, rusage_sys_ns in the truth file. */
+/* Process CPU time when the program's own constructors run, i.e. after
+ * the loader and every library's initializer (libcprof's, and in a
+ * sanitizer build the sanitizer's start-up, which no profiler can see). */
+static struct rusage cpt_start_ru;
+__attribute__((constructor)) static void cpt_start_rusage(void)
+{
+    getrusage(RUSAGE_SELF, &cpt_start_ru);
+}
+
+/* Process CPU time so far: rusage_user_ns, rusage_sys_ns in the truth
+ * file, and start_user_ns, start_sys_ns (see cpt_start_rusage). */
 static inline void cpt_out_rusage(void)
 {
     struct rusage ru;
+    cpt_out("start_user_ns", "%lld",
+            (long long)cpt_start_ru.ru_utime.tv_sec * 1000000000LL +
+                cpt_start_ru.ru_utime.tv_usec * 1000LL);
+    cpt_out("start_sys_ns", "%lld",
+            (long long)cpt_start_ru.ru_stime.tv_sec * 1000000000LL +
+                cpt_start_ru.ru_stime.tv_usec * 1000LL);
     getrusage(RUSAGE_SELF, &ru);
     cpt_out("rusage_user_ns", "%lld",
             (long long)ru.ru_utime.tv_sec * 1000000000LL +
