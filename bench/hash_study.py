@@ -71,8 +71,9 @@ class Impl:
 
 
 class Config:
-    def __init__(self, key, label, threads, cpus, group):
+    def __init__(self, key, label, threads, cpus, group, short=None):
         self.key, self.label, self.threads, self.cpus, self.group = key, label, threads, cpus, group
+        self.short = short or label
 
     def usable_cpus(self, online):
         return len(cpu_list(self.cpus)) if self.cpus else online
@@ -131,10 +132,13 @@ def fmt_rate(r):
 def main():
     ap = argparse.ArgumentParser(description="the hash_bench study")
     ap.add_argument("--build", required=True)
-    ap.add_argument("--src", required=True)
-    ap.add_argument("--go", required=True)
-    ap.add_argument("--work", required=True)
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--src")
+    ap.add_argument("--go")
+    ap.add_argument("--work")
+    ap.add_argument("--out")
+    ap.add_argument("--plan", action="store_true",
+                    help="print the configurations for this machine and exit")
+    ap.add_argument("--topo-root", help="with --plan: a fixture sysfs tree for cprof topo")
     ap.add_argument("--doc")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--reps", type=int)
@@ -142,6 +146,15 @@ def main():
     ap.add_argument("--no-browser", action="store_true")
     a = ap.parse_args()
     try:
+        if a.plan:
+            cmd = [os.path.join(a.build, "cli", "cprof"), "topo", "-json"]
+            if a.topo_root:
+                cmd.append("-root=" + a.topo_root)
+            for c in plan_configs(json.loads(sh(cmd)), a.quick):
+                print("%s\t%d\t%s\t%s" % (c.key, c.threads, c.cpus or "-", c.label))
+            return 0
+        if not (a.src and a.go and a.work and a.out):
+            ap.error("--src, --go, --work and --out are needed (bench/hash_study.sh passes them)")
         return study(a)
     except Fail as e:
         print("hash_study: FAIL: %s" % e, file=sys.stderr)
@@ -202,33 +215,7 @@ def study(a):
     if not topo.get("smt"):
         fixture_txt = sh([cprof, "topo", "-root=" + os.path.join(a.src, FIXTURE)])
 
-    configs = []
-    if adv.get("one_cpu"):
-        configs.append(Config("pin1", "1 thread pinned to CPU %s" % adv["one_cpu"]["cpus"], 1,
-                              adv["one_cpu"]["cpus"], "pinned"))
-    if adv.get("two_cores") and (not adv.get("all_cores") or
-                                 adv["two_cores"]["cpus"] != adv["all_cores"]["cpus"]):
-        configs.append(Config("pin2cores", "2 threads on 2 real cores (CPUs %s)" %
-                              adv["two_cores"]["cpus"], 2, adv["two_cores"]["cpus"], "pinned"))
-    if adv.get("smt_pair"):
-        configs.append(Config("pinsmt", "2 threads on the 2 SMT siblings of one core (CPUs %s)" %
-                              adv["smt_pair"]["cpus"], 2, adv["smt_pair"]["cpus"], "pinned"))
-    if adv.get("all_cores") and adv["all_cores"]["threads"] > 1:
-        ac = adv["all_cores"]
-        configs.append(Config("pincores", "%d threads on %d real cores (CPUs %s)" %
-                              (ac["threads"], ac["threads"], ac["cpus"]), ac["threads"],
-                              ac["cpus"], "pinned"))
-    tmax = 2 * cores
-    if tmax <= 8:
-        tlist = list(range(1, tmax + 1))
-    else:
-        tlist = sorted({1, 2, 4, cores // 2, cores, cores + cores // 2, tmax} |
-                       {2 ** k for k in range(10) if 2 ** k <= tmax})
-    if a.quick:
-        tlist = sorted({1, tmax})
-    for t in tlist:
-        configs.append(Config("free%d" % t, "%d thread%s, unpinned" % (t, "s" if t > 1 else ""),
-                              t, None, "unpinned"))
+    configs = plan_configs(topo, a.quick)
 
     # ---- calibration: -n for ~secs of work per usable CPU --------------------
     cal_n = 300000 if a.quick else 2000000
@@ -280,8 +267,10 @@ def study(a):
             rs = [r for r in rows if r["config"] == cfg.key and r["impl"] == impl.key]
             rate = quantiles([r["rate"] for r in rs])
             per_cpu = quantiles([r["n"] / max(r["cpu"], 1e-6) for r in rs])
+            used = quantiles([r["cpu"] / max(r["secs"], 1e-6) for r in rs])
             share = statistics.median([r["cpu"] / max(r["secs"], 1e-6) / r["usable"] for r in rs])
-            med[cfg.key, impl.key] = {"rate": rate, "per_cpu": per_cpu, "share": share}
+            med[cfg.key, impl.key] = {"rate": rate, "per_cpu": per_cpu, "share": share,
+                                      "cpus_used": used}
 
     # ---- plots -------------------------------------------------------------
     plots = make_plots(a, configs, impls, med, cores, topo)
@@ -311,6 +300,46 @@ def study(a):
     return 0
 
 
+def plan_configs(topo, quick):
+    """The configurations to measure on the machine `cprof topo -json`
+    described: pinned ones from its advice (one CPU; two real cores; the
+    two SMT siblings of a core when it has SMT; every real core), then
+    1..2x cores threads unpinned (a geometric selection past 8)."""
+    adv = topo.get("advice") or {}
+    cores = topo["physical_cores"]
+    configs = []
+    if adv.get("one_cpu"):
+        configs.append(Config("pin1", "1 thread pinned to CPU %s" % adv["one_cpu"]["cpus"], 1,
+                              adv["one_cpu"]["cpus"], "pinned", "1 thread, 1 CPU"))
+    if adv.get("two_cores") and (not adv.get("all_cores") or
+                                 adv["two_cores"]["cpus"] != adv["all_cores"]["cpus"]):
+        configs.append(Config("pin2cores", "2 threads on 2 real cores (CPUs %s)" %
+                              adv["two_cores"]["cpus"], 2, adv["two_cores"]["cpus"], "pinned",
+                              "2 threads, 2 cores"))
+    if adv.get("smt_pair"):
+        configs.append(Config("pinsmt", "2 threads on the 2 SMT siblings of one core (CPUs %s)" %
+                              adv["smt_pair"]["cpus"], 2, adv["smt_pair"]["cpus"], "pinned",
+                              "2 threads, 1 core (SMT)"))
+    if adv.get("all_cores") and adv["all_cores"]["threads"] > 1:
+        ac = adv["all_cores"]
+        configs.append(Config("pincores", "%d threads on %d real cores (CPUs %s)" %
+                              (ac["threads"], ac["threads"], ac["cpus"]), ac["threads"],
+                              ac["cpus"], "pinned", "%d threads, %d cores" % (ac["threads"],
+                                                                               ac["threads"])))
+    tmax = 2 * cores
+    if tmax <= 8:
+        tlist = list(range(1, tmax + 1))
+    else:
+        tlist = sorted({1, 2, 4, cores // 2, cores, cores + cores // 2, tmax} |
+                       {2 ** k for k in range(10) if 2 ** k <= tmax})
+    if quick:
+        tlist = sorted({1, tmax})
+    for t in tlist:
+        configs.append(Config("free%d" % t, "%d thread%s, unpinned" % (t, "s" if t > 1 else ""),
+                              t, None, "unpinned"))
+    return configs
+
+
 def make_plots(a, configs, impls, med, cores, topo):
     """gnuplot SVGs; returns {name: file} of the ones drawn."""
     gp = shutil.which("gnuplot")
@@ -320,54 +349,94 @@ def make_plots(a, configs, impls, med, cores, topo):
     colours = {"c_naive": "#4e79a7", "go": "#00add8", "c_ilp": "#f28e2b", "c_simd": "#e15759"}
     free = [c for c in configs if c.group == "unpinned"]
     pinned = [c for c in configs if c.group == "pinned"]
+    online = len(os.sched_getaffinity(0))
     dat = os.path.join(a.work, "scaling.dat")
     with open(dat, "w") as f:
-        f.write("# threads " + " ".join("%s_q1 %s_med %s_q3" % (i.key, i.key, i.key)
-                                         for i in impls) + "\n")
+        f.write("# threads ideal_cpus, then per implementation: rate q1 med q3 (M/s), "
+                "CPUs used q1 med q3\n")
         for c in free:
-            f.write("%d " % c.threads + " ".join(
-                "%.4f %.4f %.4f" % tuple(x / 1e6 for x in med[c.key, i.key]["rate"])
+            f.write("%d %d " % (c.threads, min(c.threads, online)) + " ".join(
+                "%.4f %.4f %.4f %.4f %.4f %.4f" % (
+                    tuple(x / 1e6 for x in med[c.key, i.key]["rate"]) +
+                    tuple(med[c.key, i.key]["cpus_used"]))
                 for i in impls) + "\n")
     pdat = os.path.join(a.work, "placement.dat")
     with open(pdat, "w") as f:
         for c in pinned:
-            label = c.label.split(" (")[0].replace('"', "'")
+            label = c.short.replace('"', "'")
             f.write('"%s" ' % label + " ".join(
-                "%.4f" % (med[c.key, i.key]["rate"][1] / 1e6) for i in impls) + "\n")
+                "%.4f %.4f" % (med[c.key, i.key]["rate"][1] / 1e6,
+                               med[c.key, i.key]["per_cpu"][1] / 1e6) for i in impls) + "\n")
     out = {}
-    common = ("set terminal svg size 900,520 dynamic font 'DejaVu Sans,13' background '#ffffff'\n"
-              "set termoption noenhanced\nset grid ytics lc rgb '#dddddd'\nset key top left\n")
-    plot = []
+    common = ("set termoption noenhanced\nset grid ytics lc rgb '#dddddd'\n"
+              "set key top left\n")
+    term = "set terminal svg size %d,%d dynamic font 'DejaVu Sans,13' background '#ffffff'\n"
+    rate_lines, cpu_lines = [], []
     for k, i in enumerate(impls):
-        base = 2 + 3 * k
-        plot.append("'%s' using 1:%d:%d:%d with yerrorlines lw 2 pt 7 lc rgb '%s' "
-                    "title '%s'" % (dat, base + 1, base, base + 2, colours.get(i.key, "#333"),
-                                    i.label))
-    script = common + (
-        "set output '%s'\n"
-        "set title \"hash_bench: hashes/s against threads, unpinned (%d cores, %d logical CPUs)\\n"
-        "median of the runs, bars from the first to the third quartile\"\n"
-        "set xlabel 'threads'\nset ylabel 'million hashes/s (log scale)'\n"
-        "set logscale y\nset xtics 1\nset xrange [0.5:%g]\n"
-        "set arrow from %g, graph 0 to %g, graph 1 nohead dt 2 lc rgb '#888888'\n"
-        "set label 'threads = cores' at %g, graph 0.95 left tc rgb '#666666'\n"
-        "plot %s\n") % (os.path.join(a.out, "scaling.svg"), cores, topo["logical_cpus"],
-                        free[-1].threads + 0.5, cores, cores, cores + 0.1, ", ".join(plot))
+        base = 3 + 6 * k
+        col = colours.get(i.key, "#333333")
+        rate_lines.append("'%s' using 1:%d:%d:%d with yerrorlines lw 2 pt 7 lc rgb '%s' "
+                          "title '%s'" % (dat, base + 1, base, base + 2, col, i.label))
+        cpu_lines.append("'%s' using 1:%d:%d:%d with yerrorlines lw 2 pt 7 lc rgb '%s' "
+                         "title '%s'" % (dat, base + 4, base + 3, base + 5, col, i.label))
+    xr = "set xtics 1\nset xrange [0.5:%g]\n" % (free[-1].threads + 0.5)
+    script = (term % (1200, 520)) + common + (
+        "set output '%s'\nset multiplot layout 1,2 title \"hash_bench, unpinned: %d cores, "
+        "%d logical CPUs; medians, bars from the first to the third quartile\"\n"
+        "set title 'hashes/s against threads'\nset xlabel 'threads'\n"
+        "set ylabel 'million hashes/s (log scale)'\nset logscale y\n%s"
+        "plot %s\n"
+        "unset logscale y\nset title 'CPUs the process got (CPU time / wall time)'\n"
+        "set ylabel 'CPUs'\nset yrange [0:%g]\n"
+        "plot '%s' using 1:2 with lines dt 2 lw 2 lc rgb '#333333' "
+        "title 'all it could use: min(threads, CPUs)', %s\n"
+        "unset multiplot\n") % (
+            os.path.join(a.out, "scaling.svg"), cores, topo["logical_cpus"], xr,
+            ", ".join(rate_lines), online + 0.5, dat, ", ".join(cpu_lines))
     _gnuplot(gp, script, a.work, "scaling")
     out["scaling"] = "scaling.svg"
     if pinned:
-        bars = ", ".join("'%s' using %d:xtic(1) title '%s' lc rgb '%s'" %
-                         (pdat, 2 + k, i.label, colours.get(i.key, "#333"))
+        wall = ", ".join("'%s' using %d:xtic(1) title '%s' lc rgb '%s'" %
+                         (pdat, 2 + 2 * k, i.label, colours.get(i.key, "#333"))
                          for k, i in enumerate(impls))
-        script = common + (
+        per = ", ".join("'%s' using %d:xtic(1) title '%s' lc rgb '%s'" %
+                        (pdat, 3 + 2 * k, i.label, colours.get(i.key, "#333"))
+                        for k, i in enumerate(impls))
+        script = (term % (1200, 520)) + common + (
             "set output '%s'\n"
-            "set title \"hash_bench: hashes/s by placement (taskset -c), median of the runs\"\n"
+            "set multiplot layout 1,2 title \"hash_bench pinned with taskset -c; medians\"\n"
             "set style data histograms\nset style histogram clustered gap 1\n"
-            "set style fill solid 0.9 border -1\nset boxwidth 0.9\n"
-            "set ylabel 'million hashes/s'\nset yrange [0:*]\n"
-            "plot %s\n") % (os.path.join(a.out, "placement.svg"), bars)
+            "set style fill solid 0.9 border -1\nset boxwidth 0.9\nset yrange [0:*]\n"
+            "set title 'hashes/s (wall clock)'\nset ylabel 'million hashes/s'\n"
+            "plot %s\n"
+            "set title 'hashes per CPU-second (the cost of a hash)'\n"
+            "set ylabel 'million hashes per CPU-second'\nplot %s\n"
+            "unset multiplot\n") % (os.path.join(a.out, "placement.svg"), wall, per)
         _gnuplot(gp, script, a.work, "placement")
         out["placement"] = "placement.svg"
+        # the optimisation in one picture: CPU nanoseconds per hash, one thread
+        odat = os.path.join(a.work, "optimise.dat")
+        p1 = pinned[0].key
+        go = med[p1, "go"]["per_cpu"][1]
+        with open(odat, "w") as f:
+            for k, i in enumerate(impls):
+                pc = med[p1, i.key]["per_cpu"][1]
+                f.write('%d "%s" %.3f "%.1f ns (%.2fx Go\'s speed)"\n' % (
+                    k, i.label, 1e9 / pc, 1e9 / pc, pc / go))
+        bars = ", ".join(
+            "'%s' every ::%d::%d using 1:3:xtic(2) with boxes lc rgb '%s'" %
+            (odat, k, k, colours.get(i.key, "#333")) for k, i in enumerate(impls))
+        script = (term % (900, 480)) + common + (
+            "set output '%s'\n"
+            "set title \"CPU time per hash, %s (median): lower is faster\"\n"
+            "set style fill solid 0.9 border -1\nset boxwidth 0.6\nset yrange [0:*]\n"
+            "set offsets 0, 0, graph 0.1, 0\nset xrange [-0.6:%g]\n"
+            "set ylabel 'nanoseconds of CPU per hash'\nunset key\n"
+            "plot %s, '%s' using 1:3:4 with labels offset 0,1 notitle\n") % (
+                os.path.join(a.out, "optimise.svg"), pinned[0].label, len(impls) - 0.4, bars,
+                odat)
+        _gnuplot(gp, script, a.work, "optimise")
+        out["optimise"] = "optimise.svg"
     return out
 
 
@@ -387,7 +456,7 @@ def free_port_url(proc):
     return m.group(1).rstrip("/")
 
 
-def screenshot(a, url, png, size="1200,520"):
+def screenshot(a, url, png, size):
     chromium = shutil.which("chromium")
     if not chromium or a.no_browser or a.quick:
         return False
@@ -414,7 +483,8 @@ def webui_shots(a, cprof, prof, shots):
         for q, png in shots:
             if os.path.exists(png):
                 os.unlink(png)
-            if screenshot(a, base + q, png):
+            size = "1200,760" if q.startswith("/source") else "1200,420"
+            if screenshot(a, base + q, png, size):
                 done.append(os.path.basename(png))
     finally:
         p.terminate()
@@ -478,7 +548,7 @@ def traces(a, cprof, best, adv, naive_rate, online, libcprof):
         for f in (path, path + ".json"):
             if os.path.exists(f):
                 os.unlink(f)
-        n = max(16000, int(naive_rate * 4 * (0.05 if a.quick else 0.4) * min(t, online)))
+        n = max(16000, int(naive_rate * 4 * (0.05 if a.quick else 0.25) * min(t, online)))
         r = run_one(best, n, t, cpus, {"CPROF_TRACE": path})
         summary = sh([cprof, "trace", "-summary", path])
         sumj = json.loads(sh([cprof, "trace", "-summary=json", path]))
@@ -555,6 +625,15 @@ def results_md(a, configs, impls, best, med, topo, topo_txt, fixture_txt, plots,
         nv = med[c.key, "c_naive"]["rate"][1]
         w("| %s | %d | %s | %.2f | %.2f | %.2f |\n" % (c.label, c.threads, " | ".join(cells),
                                                        b / g, b / nv, g / nv))
+    keys = {c.key for c in configs}
+    if "pinsmt" in keys and ("pin2cores" in keys or "pincores" in keys):
+        two = "pin2cores" if "pin2cores" in keys else "pincores"
+        w("\n**SMT siblings against real cores** (2 threads; hashes per CPU-second on the "
+          "siblings as a share of the same on distinct cores): " + ", ".join(
+              "%s %.0f%%" % (i.label, 100 * med["pinsmt", i.key]["per_cpu"][1] /
+                             med[two, i.key]["per_cpu"][1]) for i in impls) +
+          ". A share near 100%% means the two threads hardly got in each other's way on one "
+          "core; near 50%% means the core was already busy with one of them.\n")
     w("\n#### Per CPU-second (millions of hashes per second of CPU time the process used)\n\n")
     w("Wall-clock rates above depend on how much of the machine the other jobs left us; "
       "hashes per CPU-second do not, so they show the cost of a hash itself. "
@@ -569,10 +648,11 @@ def results_md(a, configs, impls, best, med, topo, topo_txt, fixture_txt, plots,
           " | %.2f |\n" % med[c.key, best.key]["share"])
     if plots:
         w("\n")
-        if "scaling" in plots:
-            w("![hashes/s against threads](%s)\n\n" % plots["scaling"])
-        if "placement" in plots:
-            w("![hashes/s by placement](%s)\n" % plots["placement"])
+        for key, alt in (("optimise", "CPU time per hash"),
+                         ("placement", "hashes/s by placement"),
+                         ("scaling", "hashes/s against threads")):
+            if key in plots:
+                w("![%s](%s)\n\n" % (alt, plots[key]))
     w("\n#### This machine, by `cprof topo`\n\n```\n%s```\n" % topo_txt)
     if fixture_txt is not None:
         w("\nNo SMT here, so no sibling run. What `cprof topo -root=%s` (a 2-socket, "

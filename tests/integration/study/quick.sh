@@ -64,7 +64,7 @@ if os.environ.get("CPROF_SANITIZED") == "1":
     b = 2 * max(g, n)
 assert b >= 1.5 * g, "optimised C only %.2fx Go per CPU-second" % (b / g)
 assert b >= 1.5 * n, "optimised C only %.2fx naive C per CPU-second" % (b / n)
-for f, must in (("scaling.svg", "threads"), ("placement.svg", "placement"),
+for f, must in (("scaling.svg", "threads"), ("placement.svg", "taskset"), ("optimise.svg", "per hash"),
                 ("flame-c_naive.svg", "fnv1a_64"), ("flame-go.svg", "main.fnv1a64"),
                 ("flame-%s.svg" % best, "hash_range_batch"), ("trace-pinned.svg", "CPU")):
     text = open(out + "/" + f).read()
