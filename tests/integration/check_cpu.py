@@ -710,8 +710,11 @@ def t_sigprof(a):
         check_stats_clean(r)
         check(r.stats.get("foreign_signals", 0) == 0, "cprof saw %d foreign "
               "signals" % r.stats.get("foreign_signals", 0))
-        check(ticks >= 0.5 * cpu / 10e6, "the program's SIGPROF handler got "
-              "only %d ticks for %.3f s of CPU" % (ticks, cpu / 1e9))
+        # Absolute floor only (the kernel alone gives ~45% on a very busy
+        # machine); the comparison with the runs without cprof below is
+        # the real check. A stolen or blocked SIGPROF would give 0.
+        check(ticks >= 0.25 * cpu / 10e6, "the program's SIGPROF handler "
+              "got only %d ticks for %.3f s of CPU" % (ticks, cpu / 1e9))
         p = load(r.prof)
         w = p.total(lambda s: p.with_func("sigprof_work", s))
         check(w >= 0.8 * p.total(), "sigprof_work has only %.0f%% of the "
