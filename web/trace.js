@@ -266,7 +266,9 @@
       S.inflight = false;
       return;
     }
-    S.data = indexWindow(r, a, b, r.res);
+    // a server that answered coarser than asked (a window too wide for
+    // its column cap) is not asked again for the same
+    S.data = indexWindow(r, a, b, Math.min(r.res, res));
     S.inflight = false;
     T.fetches++;
     T.lastFetchMs = performance.now() - t0;
@@ -1183,6 +1185,9 @@
     const zoomed = p.has('from') && p.has('to') && b0 > a0;
     const first = zoomed ? null : api('window?from=0&res=1&px=' + px).catch(() => null);
     const statsP = api('stats').catch(() => null);
+    for (const id of ['regions-table', 'tasks-table', 'threads-table']) {
+      $(id).replaceChildren(el('tr', null, el('td', { class: 'muted' }, 'computing the tables…')));
+    }
     try {
       S.meta = await api('meta');
     } catch (e) {
@@ -1220,7 +1225,11 @@
       });
     }
     const st = await statsP;
-    if (st) {
+    if (!st) {
+      for (const id of ['regions-table', 'tasks-table', 'threads-table']) {
+        $(id).replaceChildren(el('tr', null, el('td', { class: 'muted' }, 'The tables could not be computed (see the message above).')));
+      }
+    } else {
       S.stats = st;
       statsTable('regions-table', st.regions, 'region');
       statsTable('tasks-table', st.tasks, 'task');

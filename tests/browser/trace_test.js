@@ -230,11 +230,16 @@ scenarios['trace-timeline'] = async (browser) => {
   await screenshot(page, 'whole');
 
   // hover: a region's name and duration, a sample's and a wait's stack
+  // (beta's 15 ms load is the slowest unless this machine preempted
+  // another one for longer: the summary says which)
   const slow = rs.filter((b) => b.name === 'load').sort((a, b) => b.dur - a.dur)[0];
+  const want = tr.summary.regions.find((r) => r.name === 'load').slowest[0];
+  const wantThread = tr.summary.threads.find((t) => t.tid === want.tid).name;
   let tip = await hover(page, slow);
-  ok(tip.includes('load') && tip.includes('duration: ' + fmtDur(slow.dur)) && tip.includes('beta'),
-    'hovering the slow load shows its name, duration (' + fmtDur(slow.dur) + ') and thread', tip);
-  ok(slow.dur > 14e6 && slow.lane === laneOf(st, 'beta'), 'the slowest load is beta\'s 15 ms one', [slow.dur, slow.laneName]);
+  ok(tip.includes('load') && tip.includes('duration: ' + fmtDur(slow.dur)) && tip.includes(wantThread),
+    'hovering the slowest load shows its name, duration (' + fmtDur(slow.dur) + ') and thread', tip);
+  ok(slow.dur === want.dur_ns && st.lanes[slow.lane].tid === want.tid && slow.dur > 14e6,
+    'the widest load box is the summary\'s slowest (beta\'s 15 ms one, or longer)', [slow.dur, slow.laneName, want]);
   await screenshot(page, 'tooltip-region');
   // samples are thin: zoom into one so its box can be hovered surely
   const smp = samples[Math.floor(samples.length / 2)];
@@ -294,7 +299,7 @@ scenarios['trace-timeline'] = async (browser) => {
   ok(near(st.to - st.from, (v0.to - v0.from) / Math.pow(1.25, 6), 0.01), 'six W: 1.25^6 closer', st.to - st.from);
   ok(st.res < v0.res / 2 && st.fetches > v0.fetches, 'zooming in fetched finer windows (level of detail)', [v0.res, st.res, st.fetches]);
   const z = st;
-  const pick = regions(z).find((b) => b.w > 30 && b.x > 300 && b.x < 900);
+  const pick = regions(z).find((b) => b.w > 30 && b.x > 200 + plot * 0.1 + 40 && b.x < 1000);
   st = await afterDraw(page, () => page.keyboard.press('d'));
   ok(near(st.from - z.from, (z.to - z.from) * 0.1, 0.01) && near(st.to - st.from, z.to - z.from, 0.001),
     'D pans right by a tenth', [st.from - z.from, z.to - z.from]);
@@ -369,7 +374,8 @@ scenarios['trace-tables'] = async (browser) => {
   const load = tr.summary.regions.find((r) => r.name === 'load');
   ok(byName.load[7] === fmtDur(load.max_ns),
     'load\'s max is the summary\'s', [byName.load[7], load.max_ns]);
-  ok(load.max_ns > 14e6 && load.median_ns < 5e6, 'the summary agrees: one slow load', load);
+  ok(load.max_ns > 14e6, 'the summary agrees: a slow load', load);
+  const slowTid = load.slowest[0].tid;
   await page.click('#tabs a[data-tab=tasks]');
   const trows = await page.$$eval('#tasks-table tbody tr', (trs) => trs.map((r) =>
     Array.from(r.querySelectorAll('td')).map((td) => td.textContent)));
@@ -397,7 +403,8 @@ scenarios['trace-tables'] = async (browser) => {
   ok(nav && nav.start <= st.to && nav.start + nav.dur >= st.from && nav.dur > 14e6, 'the timeline shows the slow load', [nav, st.from, st.to]);
   ok(nav && nav.dur / (st.to - st.from) > 0.6, 'zoomed so that it fills most of the view', nav && nav.dur / (st.to - st.from));
   const box = st.boxes.find((b) => b.index === nav.index);
-  ok(box && box.name === 'load' && box.laneName.startsWith('beta ') && box.w > 600, 'its box is drawn wide on beta\'s lane', box);
+  ok(box && box.name === 'load' && box.laneName.endsWith(' ' + slowTid) && box.w > 600,
+    'its box is drawn wide on its thread\'s lane', [box, slowTid]);
   ok(st.selected === nav.index && st.selection.dur === load.max_ns, 'and selected, with the table\'s duration', [st.selected, st.selection]);
   const sel = await page.textContent('#selection');
   ok(sel.includes('load') && sel.includes(String(load.max_ns)), 'the selection panel shows it', sel);
@@ -487,11 +494,17 @@ scenarios['trace-url'] = async (browser) => {
   ok(st.duration > 0.8e9 && st.duration < 3e9, 'the endpoint\'s trace lasts about a second', st.duration);
   const spins = st.boxes.filter((b) => b.kind === 'region' && b.name === 'spin' || (b.merged && b.kind === 'region'));
   ok(spins.length > 0 && st.lanes.some((l) => l.kind === 'thread'), 'its "spin" regions are drawn', spins.length);
-  st = await afterDraw(page, async () => {
-    for (let i = 0; i < 12; i++) await page.keyboard.press('Shift+W');
-  });
+  // a click on a merged box zooms to it: down the densest ones until the
+  // single regions show (a preempted spin may be long: not the centre)
+  for (let i = 0; i < 10 && regions(st, 'spin').length < 4; i++) {
+    const m = st.boxes.filter((b) => b.merged && b.kind === 'region').sort((a, b) => b.count - a.count)[0];
+    if (!m) break;
+    const pm = await at(page, m, 0.5);
+    st = await afterDraw(page, () => page.mouse.click(pm.x, pm.y));
+  }
   const fine = regions(st, 'spin');
-  ok(fine.length > 3 && fine.every((b) => b.dur > 40e3), 'zoomed in, single 50 µs regions appear', fine.length);
+  ok(fine.length > 3 && fine.every((b) => b.dur > 40e3), 'clicking merged boxes zooms down to single 50 µs regions',
+    [fine.length, st.to - st.from]);
   await screenshot(page, 'endpoint');
   ok(page.problems.length === 0, 'no console errors', page.problems);
   await finish(srv);
