@@ -387,12 +387,12 @@ def make_plots(a, configs, impls, med, cores, topo):
         "set ylabel 'million hashes/s (log scale)'\nset logscale y\n%s"
         "plot %s\n"
         "unset logscale y\nset title 'CPUs the process got (CPU time / wall time)'\n"
-        "set ylabel 'CPUs'\nset yrange [0:%g]\n"
+        "set ylabel 'CPUs'\nset yrange [0:%g]\nset key top left\n"
         "plot '%s' using 1:2 with lines dt 2 lw 2 lc rgb '#333333' "
         "title 'all it could use: min(threads, CPUs)', %s\n"
         "unset multiplot\n") % (
             os.path.join(a.out, "scaling.svg"), cores, topo["logical_cpus"], xr,
-            ", ".join(rate_lines), online + 0.5, dat, ", ".join(cpu_lines))
+            ", ".join(rate_lines), online * 1.7 + 0.3, dat, ", ".join(cpu_lines))
     _gnuplot(gp, script, a.work, "scaling")
     out["scaling"] = "scaling.svg"
     if pinned:
