@@ -5,7 +5,8 @@
  * (default 100), by a sampler thread of cprof's own.
  *
  * Each tick gives each thread one sample (samples/count 1, wall/nanoseconds
- * the time since the previous tick), labelled like CPU samples (thread,
+ * one period; ticks a starved sampler misses are counted in a comment),
+ * labelled like CPU samples (thread,
  * thread_name, cpu, the thread's own labels) plus state=running|blocked
  * and, for a blocked thread, call=<the interposed call or system call>.
  * A waiting thread is never signalled: its stack comes from the frame it
@@ -55,7 +56,7 @@ void cp_wall_init_from_env(void);
 
 /* Counters for tests and the benchmark (since the process started). */
 struct cp_wall_stats {
-    uint64_t ticks, late_ticks;      /* ticks; ticks a period or more late */
+    uint64_t ticks, late_ticks;      /* ticks taken; ticks missed (late) */
     uint64_t running, in_call, proc; /* samples by how they were taken */
     uint64_t proc_reads, stack_copies, cached; /* work done, work saved */
     uint64_t armed, answered, unanswered, no_trigger;

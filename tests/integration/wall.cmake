@@ -45,8 +45,8 @@ cp_wall_test(contention_sampled 120 sampled)
 cp_wall_test(contention_endpoint 180 endpoint)
 cp_wall_test(half_sleep 120 half --wait sleep --seconds 4)
 cp_wall_test(half_fread 120 half --wait fread --seconds 4)
-cp_wall_test(half_select_3_threads 120 half --wait select --seconds 4
-  --threads 3)
+cp_wall_test(half_select_2_threads 120 half --wait select --seconds 4
+  --threads 2)
 cp_wall_test(half_cond 120 half --wait cond --seconds 3)
 cp_wall_test(half_poll_timer_trigger 120 half --wait poll --seconds 4
   --threads 2 --trigger timer)

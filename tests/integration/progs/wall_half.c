@@ -260,8 +260,13 @@ int main(int argc, char **argv)
     printf("{\"compute_ns\": %" PRId64 ", \"wait_ns\": %" PRId64
            ", \"waits\": %" PRId64 ", \"eintr\": %" PRId64
            ", \"short_waits\": %" PRId64 ", \"worst_ratio\": %.6f"
-           ", \"elapsed_ns\": %" PRId64 ", \"threads\": %d}\n",
+           ", \"elapsed_ns\": %" PRId64 ", \"threads\": %d"
+           ", \"per_thread\": [",
            compute, wait, waits, eintr, shorts, worst / 1e6, now_ns() - t0,
            n_threads);
+    for (int i = 0; i < n_threads; i++)
+        printf("%s[%" PRId64 ", %" PRId64 "]", i ? ", " : "",
+               workers[i].compute_ns, workers[i].wait_ns);
+    printf("]}\n");
     return 0;
 }
