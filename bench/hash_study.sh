@@ -23,14 +23,14 @@
 # scripts/deps.sh bench installs them all.
 set -eu
 
-quick= doc= nobrowser=
+quick='' doc='' nobrowser=''
 while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=--quick ;;
     --doc) doc=1 ;;
     --no-browser) nobrowser=--no-browser ;;
     -h | --help)
-        sed -n '3,24p' "$0" | sed 's/^# \{0,1\}//'
+        sed -n '3,23p' "$0" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     -*)
@@ -67,7 +67,7 @@ done
 # build tree are all it takes.
 gobin=$work/hash_bench_go
 if ! (cd "$src/examples/go/hash_bench" && GOCACHE="$work/gocache" GOPATH="$work/gopath" \
-    GOFLAGS= GOPROXY=off GO111MODULE=on go build -o "$gobin" .) >"$work/gobuild.log" 2>&1; then
+    GOFLAGS='' GOPROXY=off GO111MODULE=on go build -o "$gobin" .) >"$work/gobuild.log" 2>&1; then
     cat "$work/gobuild.log" >&2
     echo "hash_study.sh: go build of examples/go/hash_bench failed" >&2
     exit 1

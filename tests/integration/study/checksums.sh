@@ -41,7 +41,7 @@ for n in 1 7 8 15 16 17 33 1003 65537 250007; do
         want=$(checksum "$naive" -n $n -t $t)
         [ -n "$want" ] || continue
         for impl in $impls; do
-            got=$(checksum "$fast" -n $n -t $t -impl $impl)
+            got=$(checksum "$fast" -n $n -t $t -impl "$impl")
             [ "$got" = "$want" ] || fail "-n $n -t $t -impl $impl: $got, hash_bench says $want"
             tried=$((tried + 1))
         done
@@ -53,16 +53,16 @@ done
 for n in 17 2000; do
     ref=$(python3 "$src/tests/integration/examples/hash_ref.py" $n)
     for impl in $impls; do
-        got=$(checksum "$fast" -n $n -t 3 -impl $impl)
+        got=$(checksum "$fast" -n $n -t 3 -impl "$impl")
         [ "$got" = "$ref" ] || fail "-n $n -impl $impl: $got, hash_ref.py says $ref"
     done
 done
 # More threads than hashes, and Go's flag spellings.
 for impl in $impls; do
-    got=$(checksum "$fast" -n 5 -t 64 -impl=$impl)
+    got=$(checksum "$fast" -n 5 -t 64 -impl="$impl")
     [ "$got" = "$(python3 "$src/tests/integration/examples/hash_ref.py" 5)" ] ||
         fail "-n 5 -t 64 -impl=$impl: $got"
-    got=$(checksum "$fast" --n=4099 --impl $impl --t=5)
+    got=$(checksum "$fast" --n=4099 --impl "$impl" --t=5)
     [ "$got" = "$(checksum "$naive" -n 4099 -t 1)" ] || fail "--n=4099 --impl $impl: $got"
 done
 # Bad values: exit 2, the usage on stderr, nothing on stdout.

@@ -71,8 +71,9 @@ for f, must in (("scaling.svg", "threads"), ("placement.svg", "taskset"), ("opti
     ET.fromstring(text.encode())
     assert must in text, "%s does not mention %s" % (f, must)
 PY
-grep -q "cprof -list c_naive.prof" "$md" && grep -q "h \*= FNV_PRIME" "$md" ||
+if ! grep -q "cprof -list c_naive.prof" "$md" || ! grep -q "h \*= FNV_PRIME" "$md"; then
     fail "results.md lacks the annotated source of fnv1a_64"
+fi
 grep -q "cprof trace -summary" "$md" || fail "results.md lacks the trace summary"
 
 [ $fails = 0 ] && echo "PASS: hash_study.sh --quick in $took s: table, plots, flame graphs, trace"
