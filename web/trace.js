@@ -66,7 +66,8 @@
   };
   // what tests and the benchmark read
   const T = { ready: false, draws: 0, fetches: 0, lastFetchMs: 0,
-    lastDrawMs: 0, firstReadyAt: 0, actionAt: 0, doneAt: 0, navigated: null };
+    lastDrawMs: 0, firstReadyAt: 0, actionAt: 0, doneAt: 0, navigated: null,
+    scriptAt: performance.now(), metaAt: 0, windowAt: 0 };
   Object.defineProperty(window, '__cprofTrace', {
     configurable: true,
     get: () => Object.assign({}, T, {
@@ -1193,6 +1194,7 @@
     } catch (e) {
       return;
     }
+    T.metaAt = performance.now();
     S.dur = Math.max(1, S.meta.duration);
     S.from = 0;
     S.to = S.dur;
@@ -1211,6 +1213,7 @@
       [S.from, S.to] = clampView(a0, b0);
     } else {
       const r = await first;
+      T.windowAt = performance.now();
       if (r) {
         S.data = indexWindow(r, 0, S.dur + 1, r.res);
         T.fetches++;

@@ -12,7 +12,9 @@
  * The test program: threads "alpha", "beta" and "gamma" each run JOBS
  * tasks "job"; each job is a region "step" holding "load" (1 ms of CPU, a
  * log "loaded J of THREAD" after it), "work" holding "crunch" (1 ms of
- * CPU with a shared mutex held, so the others block on it) and "pause"
+ * CPU with a shared mutex held, so the others block on it: in the first
+ * job alpha holds it asleep for 20 ms while the others come for it) and
+ * "pause"
  * (a 1 ms nanosleep). beta's third "load" takes 15 ms: the slowest "load"
  * by far, which the test finds from the region table. A task "pipeline"
  * is begun by main and ended by gamma (a task across threads). Counts: one
@@ -30,6 +32,7 @@
 #define JOBS 4
 
 static pthread_mutex_t shared = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t together;
 static uint64_t pipeline;
 static long big_n;
 static volatile uint64_t sink;
@@ -91,7 +94,18 @@ static void *worker(void *arg)
         cprof_log("status", msg);
         cprof_region_begin("work");
         cprof_region_begin("crunch");
-        pthread_mutex_lock(&shared);
+        if (j == 0 && !strcmp(name, "alpha")) {
+            /* alpha holds the lock, asleep, while the others come for it:
+             * they wait on it whatever the machine's load */
+            pthread_mutex_lock(&shared);
+            pthread_barrier_wait(&together);
+            struct timespec hold = {0, 20000000};
+            nanosleep(&hold, NULL);
+        } else {
+            if (j == 0)
+                pthread_barrier_wait(&together);
+            pthread_mutex_lock(&shared);
+        }
         burn_cpu(1000000);
         pthread_mutex_unlock(&shared);
         cprof_region_end();
@@ -123,6 +137,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "trace_prog: %s\n", cprof_strerror());
         return 1;
     }
+    pthread_barrier_init(&together, NULL, 3);
     pipeline = cprof_task_begin("pipeline");
     for (int i = 0; i < 3; i++)
         pthread_create(&t[i], NULL, worker, (void *)names[i]);
