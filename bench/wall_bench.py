@@ -8,6 +8,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -40,6 +41,26 @@ def run(argv, env_extra=None, preload=False):
     if m and out is not None:
         out["sampler_cpu_ns"] = int(m.group(1))
     return out
+
+
+def callgrind_ir(argv, env_extra, preload):
+    """Instructions executed by argv under callgrind (None without
+    valgrind)."""
+    if not shutil.which("valgrind"):
+        return None
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("CPROF_") and k != "CPROF_BUILD":
+            del env[k]
+    env.pop("LD_PRELOAD", None)
+    env.update(env_extra or {})
+    if preload:
+        env["LD_PRELOAD"] = LIB
+    p = subprocess.run(["valgrind", "--tool=callgrind",
+                        "--callgrind-out-file=/dev/null"] + argv, env=env,
+                       capture_output=True, text=True, timeout=600)
+    m = re.search(r"refs:\s+([\d,]+)", p.stderr)
+    return int(m.group(1).replace(",", "")) if m else None
 
 
 def med(xs):
@@ -110,6 +131,22 @@ def main():
         key = "go" if name.startswith("Go") else "c"
         base.setdefault(key, m)
         print("| %s | %.2f | %.2f | %+.2f |" % (name, m, p, m - base[key]))
+
+    print("\n### Instructions per uncontended pair (callgrind; the "
+          "difference of 256k and 512k pairs)\n")
+    print("| variant | instructions | added |")
+    print("| --- | ---: | ---: |")
+    base_ir = None
+    for name, argv, env, pre in lock_v[:3]:
+        a1 = callgrind_ir(argv + ["-n", "256000"], env, pre)
+        a2 = callgrind_ir(argv + ["-n", "512000"], env, pre)
+        if a1 is None or a2 is None:
+            print("| %s | (no valgrind) | |" % name)
+            continue
+        per = (a2 - a1) / 256000
+        if base_ir is None:
+            base_ir = per
+        print("| %s | %.1f | %+.1f |" % (name, per, per - base_ir))
 
     print("\n### Contended mutex, 4 threads (acquisitions/s, median)\n")
     print("| variant | ops/s | vs first of its kind | CPU ns per op |")
