@@ -34,7 +34,7 @@ mkdir -p "$npmdir"
     fi
 ) 9>"$npmdir/.lock"
 
-export GO111MODULE=off GOFLAGS= GOCACHE="${GOCACHE:-$out/gocache}"
+export GO111MODULE=off GOFLAGS='' GOCACHE="${GOCACHE:-$out/gocache}"
 go build -o "$out/trace_view_go" "$here/go/trace_view/main.go"
 "$build/tests/browser/trace_browser_prog" "$out/cprof.trace" -n "$iters"
 "$out/trace_view_go" -n "$iters" -trace "$out/go.trace"
