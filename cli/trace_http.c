@@ -50,7 +50,7 @@ struct tview {
     pthread_mutex_t lock; /* guards the flags below */
     pthread_cond_t cond;
     bool model_ready, stats_ready;
-    int build_err; /* -errno when the model or the tables failed */
+    int build_err;         /* -errno when the model or the tables failed */
     pthread_mutex_t tlock; /* the trace reader (see the file comment) */
     struct cp_tmodel m;
     struct cp_tstats s;
@@ -113,9 +113,14 @@ static int meta_json(struct tview *v, struct cp_dynbuf *o)
                 rows[s->lane] = s->depth + 1;
             break;
         case CP_TSPAN_RUNNING:
-        case CP_TSPAN_RUNNABLE: flags[s->lane] |= 1; break;
-        case CP_TSPAN_SAMPLE: flags[s->lane] |= 2; break;
-        default: break;
+        case CP_TSPAN_RUNNABLE:
+            flags[s->lane] |= 1;
+            break;
+        case CP_TSPAN_SAMPLE:
+            flags[s->lane] |= 2;
+            break;
+        default:
+            break;
         }
     }
     cp_dynbuf_addstr(o, "{\"title\":");
@@ -124,22 +129,21 @@ static int meta_json(struct tview *v, struct cp_dynbuf *o)
                      (long long)m->duration, m->n_spans);
     for (size_t l = 0; l < m->n_lanes; l++) {
         const struct cp_tlane *ln = &m->lanes[l];
-        cp_dynbuf_printf(o, "%s{\"tid\":%d,\"kind\":%d,\"name\":",
-                         l ? "," : "", ln->tid, ln->kind);
+        cp_dynbuf_printf(o, "%s{\"tid\":%d,\"kind\":%d,\"name\":", l ? "," : "",
+                         ln->tid, ln->kind);
         cp_json_str(o, ln->name, strlen(ln->name));
-        cp_dynbuf_printf(o, ",\"rows\":%d,\"sched\":%s,\"samples\":%s",
-                         rows[l], flags[l] & 1 ? "true" : "false",
+        cp_dynbuf_printf(o, ",\"rows\":%d,\"sched\":%s,\"samples\":%s", rows[l],
+                         flags[l] & 1 ? "true" : "false",
                          flags[l] & 2 ? "true" : "false");
         if (ln->kind == 2 && m->counter_off) {
             int64_t lo = INT64_MAX, hi = INT64_MIN;
-            for (size_t i = m->counter_off[l]; i < m->counter_off[l + 1];
-                 i++) {
+            for (size_t i = m->counter_off[l]; i < m->counter_off[l + 1]; i++) {
                 lo = m->counters[i].v < lo ? m->counters[i].v : lo;
                 hi = m->counters[i].v > hi ? m->counters[i].v : hi;
             }
             if (lo <= hi)
-                cp_dynbuf_printf(o, ",\"min\":%lld,\"max\":%lld",
-                                 (long long)lo, (long long)hi);
+                cp_dynbuf_printf(o, ",\"min\":%lld,\"max\":%lld", (long long)lo,
+                                 (long long)hi);
         }
         cp_dynbuf_addstr(o, "}");
     }
@@ -209,8 +213,9 @@ static void *build(void *arg)
     pthread_cond_broadcast(&v->cond);
     pthread_mutex_unlock(&v->lock);
     if (r < 0)
-        fprintf(stderr, "cprof: trace: cannot build the viewer's model: "
-                        "%s\n",
+        fprintf(stderr,
+                "cprof: trace: cannot build the viewer's model: "
+                "%s\n",
                 strerror(-r));
     return NULL;
 }
@@ -228,8 +233,9 @@ static int wait_ready(struct tview *v, struct cp_http_req *rq, bool stats,
     pthread_mutex_unlock(&v->lock);
     *failed = !ok;
     if (!ok)
-        return cp_http_error(rq, 500, "the trace viewer could not read "
-                                      "this trace: %s",
+        return cp_http_error(rq, 500,
+                             "the trace viewer could not read "
+                             "this trace: %s",
                              strerror(err < 0 ? -err : ENOMEM));
     return 0;
 }
@@ -296,8 +302,7 @@ static int h_stats(struct cp_http_req *rq, void *ctx)
     int r = wait_ready(v, rq, true, &failed);
     if (failed)
         return r;
-    return cp_http_reply(rq, 200, "application/json", v->stats,
-                         v->stats_len);
+    return cp_http_reply(rq, 200, "application/json", v->stats, v->stats_len);
 }
 
 /* /api/window?from=NS&to=NS&res=NS: the boxes of [from, to), spans
@@ -315,8 +320,7 @@ static int h_window(struct cp_http_req *rq, void *ctx)
 
     if (!arg_i64(rq, "from", 0, &from, &ret) ||
         !arg_i64(rq, "to", INT64_MAX, &to, &ret) ||
-        !arg_i64(rq, "res", 1, &res, &ret) ||
-        !arg_i64(rq, "px", 0, &px, &ret))
+        !arg_i64(rq, "res", 1, &res, &ret) || !arg_i64(rq, "px", 0, &px, &ret))
         return ret;
     ret = wait_ready(v, rq, false, &failed);
     if (failed)
@@ -324,8 +328,9 @@ static int h_window(struct cp_http_req *rq, void *ctx)
     if (to == INT64_MAX)
         to = v->m.duration + 1;
     if (to <= from)
-        return cp_http_error(rq, 400, "empty window: to=%lld is not after "
-                                      "from=%lld",
+        return cp_http_error(rq, 400,
+                             "empty window: to=%lld is not after "
+                             "from=%lld",
                              (long long)to, (long long)from);
     /* (to - from) may overflow for absurd arguments: divide first */
     if (px > 0 && to / px - from / px > res)
@@ -386,8 +391,9 @@ static void task_threads(struct tview *v, uint64_t task, struct cp_dynbuf *o)
             continue;
         cp_dynbuf_printf(o, "%s{\"lane\":%zu,\"name\":", first ? "" : ",", l);
         cp_json_str(o, m->lanes[l].name, strlen(m->lanes[l].name));
-        cp_dynbuf_printf(o, ",\"regions\":%" PRIu64 ",\"first\":%lld,"
-                            "\"last\":%lld,\"in_regions_ns\":%lld}",
+        cp_dynbuf_printf(o,
+                         ",\"regions\":%" PRIu64 ",\"first\":%lld,"
+                         "\"last\":%lld,\"in_regions_ns\":%lld}",
                          n, (long long)a, (long long)b, (long long)busy);
         first = false;
     }
@@ -481,8 +487,7 @@ static int h_find(struct cp_http_req *rq, void *ctx)
                 hi = mid;
         }
         for (size_t i = lo; l < m->n_lanes && i < m->n_spans &&
-                            m->spans[i].lane == l &&
-                            m->spans[i].start == start;
+                            m->spans[i].lane == l && m->spans[i].start == start;
              i++) {
             if (m->spans[i].kind == CP_TSPAN_REGION &&
                 (dur < 0 || m->spans[i].dur == dur)) {
@@ -601,8 +606,8 @@ int cp_tview_start(struct cp_trace *t, const char *src, const char *addr,
     pthread_mutex_init(&v->lock, NULL);
     pthread_mutex_init(&v->tlock, NULL);
     pthread_cond_init(&v->cond, NULL);
-    r = cp_httpd_start(&v->d, addr, routes, sizeof routes / sizeof routes[0],
-                       v, err, errlen);
+    r = cp_httpd_start(&v->d, addr, routes, sizeof routes / sizeof routes[0], v,
+                       err, errlen);
     if (r < 0) {
         tview_free(v);
         return r;

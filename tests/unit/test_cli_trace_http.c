@@ -134,10 +134,9 @@ static void test_meta(void **state)
     assert_int_equal(json_integer_value(json_object_get(c, "kind")), 2);
     assert_int_equal(json_integer_value(json_object_get(c, "min")), -5);
     assert_int_equal(json_integer_value(json_object_get(c, "max")), -5);
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(m, "info"),
-                                          "cmdline")),
-        "./prog a b");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(m, "info"), "cmdline")),
+                        "./prog a b");
     json_decref(m);
 }
 
@@ -195,8 +194,7 @@ static void test_window_span_find(void **state)
     snprintf(path, sizeof path, "/api/span?i=%lld",
              (long long)json_integer_value(json_array_get(inner, 8)));
     json_t *d = get_json(path);
-    assert_string_equal(json_string_value(json_object_get(d, "name")),
-                        "inner");
+    assert_string_equal(json_string_value(json_object_get(d, "name")), "inner");
     assert_int_equal(json_integer_value(json_object_get(d, "dur")), id);
     assert_string_equal(json_string_value(json_object_get(d, "lane_name")),
                         "main 100");
@@ -220,15 +218,14 @@ static void test_window_span_find(void **state)
     json_t *ths = json_object_get(d, "threads");
     assert_int_equal(json_array_size(ths), 1);
     assert_int_equal(
-        json_integer_value(json_object_get(json_array_get(ths, 0),
-                                           "regions")),
+        json_integer_value(json_object_get(json_array_get(ths, 0), "regions")),
         2);
     json_decref(d);
 
     /* find: a region by thread, start and duration; a task by id */
     snprintf(path, sizeof path,
-             "/api/find?kind=region&tid=100&start=%lld&dur=%lld",
-             (long long)is, (long long)id);
+             "/api/find?kind=region&tid=100&start=%lld&dur=%lld", (long long)is,
+             (long long)id);
     d = get_json(path);
     assert_int_equal(json_integer_value(json_object_get(d, "index")),
                      json_integer_value(json_array_get(inner, 8)));
@@ -246,8 +243,8 @@ static void test_stats_and_downloads(void **state)
     json_t *s = get_json("/api/stats");
     json_t *regions = json_object_get(s, "regions");
     assert_int_equal(json_array_size(regions), 2);
-    assert_int_equal(json_integer_value(json_object_get(
-                         json_array_get(regions, 0), "count")),
+    assert_int_equal(json_integer_value(
+                         json_object_get(json_array_get(regions, 0), "count")),
                      1);
     json_decref(s);
     const char *body;
