@@ -15,6 +15,11 @@
  *       T threads each compute ~200 us then wait ~200 us (even ones sleep,
  *       odd ones wait on a condition variable a helper signals): work
  *       units per second, and the process's CPU time per second
+ *   bench_wall fixed [-threads T] [-seconds S]
+ *       the same with a fixed amount of work per unit (not a time), for
+ *       S seconds of the program's life: the CPU time the process used
+ *       per unit of work (what a profiler adds shows there, whatever the
+ *       machine's load does to the wall time)
  */
 
 #include <inttypes.h>
@@ -135,12 +140,26 @@ __attribute__((noinline)) static void wait_cond(void)
     pthread_mutex_unlock(&mm);
 }
 
+static volatile int fixed_mode;
+
+/* ~100 us of arithmetic here, the same amount every time */
+__attribute__((noinline)) static void compute_fixed(void)
+{
+    double x = 1.0;
+    for (int i = 0; i < 60000; i++)
+        x = x * 1.0000001 + 1e-9;
+    sink = x;
+}
+
 static void *mixer(void *arg)
 {
     int id = (int)(intptr_t)arg;
     uint64_t n = 0;
     while (!stop) {
-        compute_unit();
+        if (fixed_mode)
+            compute_fixed();
+        else
+            compute_unit();
         if (id & 1)
             wait_cond();
         else
@@ -182,7 +201,9 @@ static int bench_threads(const char *mode, int threads, double seconds)
     pthread_t t[256], tk;
     uint64_t total = 0;
     int64_t t0, c0, el, cpu;
-    bool mix = !strcmp(mode, "mix");
+    bool mix = !strcmp(mode, "mix") || !strcmp(mode, "fixed");
+
+    fixed_mode = !strcmp(mode, "fixed");
 
     if (threads < 1 || threads > 256)
         threads = 8;
@@ -206,8 +227,10 @@ static int bench_threads(const char *mode, int threads, double seconds)
     for (int i = 0; i < threads; i++)
         total += ops[i];
     printf("{\"mode\": \"%s\", \"threads\": %d, \"ops_per_s\": %.1f, "
-           "\"cpu_per_s\": %.4f, \"seconds\": %.3f}\n",
-           mode, threads, total / (el / 1e9), cpu / (double)el, el / 1e9);
+           "\"cpu_per_s\": %.4f, \"cpu_ns_per_op\": %.1f, "
+           "\"seconds\": %.3f}\n",
+           mode, threads, total / (el / 1e9), cpu / (double)el,
+           total ? cpu / (double)total : 0.0, el / 1e9);
     return 0;
 }
 
@@ -228,7 +251,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(mode, "lock"))
         return bench_lock(pairs < 256 ? 256 : pairs);
-    if (!strcmp(mode, "contended") || !strcmp(mode, "mix"))
+    if (!strcmp(mode, "contended") || !strcmp(mode, "mix") ||
+        !strcmp(mode, "fixed"))
         return bench_threads(mode, threads, seconds);
     fprintf(stderr, "usage: bench_wall lock|contended|mix [options]\n");
     return 2;

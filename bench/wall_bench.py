@@ -100,7 +100,7 @@ def main():
                     False)]
     mix_v = []
     for t in (8, 64):
-        args = [BENCH, "mix", "-threads", str(t), "-seconds", "3"]
+        args = [BENCH, "fixed", "-threads", str(t), "-seconds", "3"]
         mix_v += [
             ("%d threads, no libcprof" % t, args, None, False),
             ("%d threads, libcprof idle" % t, args, None, True),
@@ -162,22 +162,22 @@ def main():
         print("| %s | %.0f | %.3f | %s |" % (
             name, m, m / base[key], "%.0f" % med(cpu) if cpu else "-"))
 
-    print("\n### Wall-clock sampling, compute 200 us / wait 200 us per "
-          "thread (medians)\n")
-    print("| variant | work/s | vs no libcprof | process CPU/s | "
+    print("\n### Wall-clock sampling: threads computing ~100 us (fixed "
+          "work) then waiting 200 us, 3 s (medians)\n")
+    print("| variant | CPU us per unit | vs no libcprof | work/s | "
           "sampler CPU/s |")
     print("| --- | ---: | ---: | ---: | ---: |")
     base = {}
     for name, argv, _, _ in mix_v:
-        rs = res[("mix", name)]
+        rs = res[("fixed", name)]
+        per = med([x["cpu_ns_per_op"] for x in rs]) / 1000
         m = med([x["ops_per_s"] for x in rs])
-        cpu = med([x["cpu_per_s"] for x in rs])
         t = argv[3]
-        base.setdefault(t, m)
+        base.setdefault(t, per)
         samp = [x["sampler_cpu_ns"] / 1e9 / x["seconds"] for x in rs
                 if "sampler_cpu_ns" in x]
-        print("| %s | %.0f | %.3f | %.3f | %s |" % (
-            name, m, m / base[t], cpu,
+        print("| %s | %.1f | %.3f | %.0f | %s |" % (
+            name, per, per / base[t], m,
             "%.4f" % med(samp) if samp else "-"))
 
 
