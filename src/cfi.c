@@ -161,6 +161,7 @@ struct rowvec {
     } *v;
     size_t n, cap;
     bool oom;
+    size_t fdes, fp_fdes; /* FDEs compiled, and those with a frame record */
 };
 
 static void push_row(struct rowvec *rv, uint32_t pc, uint32_t rule,
@@ -563,6 +564,13 @@ static void parse_fde(const uint8_t *p, uintptr_t base, uintptr_t lo,
             push_row(rv, (uint32_t)(pc_begin - base),
                      special(CP_CFI_UNKNOWN), 1);
     }
+    rv->fdes++;
+    for (size_t i = first; i < rv->n; i++) {
+        if (rv->v[i].rule == CP_CFI_RULE_FP) {
+            rv->fp_fdes++;
+            break;
+        }
+    }
     if (pc_begin + pc_range < hi)
         push_row(rv, (uint32_t)(pc_begin + pc_range - base),
                  special(CP_CFI_UNKNOWN), 0);
@@ -640,7 +648,9 @@ struct cp_cfi_table *cp_cfi_build(uintptr_t hdr_addr, size_t hdr_len,
             continue;
         rv.v[m++] = rv.v[i];
     }
-    size_t bytes = sizeof *t + m * sizeof(struct cp_cfi_row);
+    size_t n_pages = ((hi - lo) >> 12) + 1;
+    size_t bytes = sizeof *t + m * sizeof(struct cp_cfi_row) +
+                   (n_pages + 1) * sizeof(uint32_t);
     void *mem = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
@@ -648,10 +658,21 @@ struct cp_cfi_table *cp_cfi_build(uintptr_t hdr_addr, size_t hdr_len,
     t = mem;
     t->base = lo;
     t->n = m;
+    t->bytes = bytes;
+    t->fp_frames = rv.fdes > 0 && rv.fp_fdes == rv.fdes;
     for (size_t i = 0; i < m; i++) {
         t->rows[i].pc = rv.v[i].pc;
         t->rows[i].rule = rv.v[i].rule;
     }
+    uint32_t *pages = (uint32_t *)&t->rows[m];
+    size_t r = 0;
+    for (size_t pg = 0; pg <= n_pages; pg++) {
+        while (r < m && (t->rows[r].pc >> 12) < pg)
+            r++;
+        pages[pg] = (uint32_t)r;
+    }
+    t->n_pages = (uint32_t)n_pages;
+    t->pages = pages;
 out:
     free(rv.v);
     return t;
@@ -660,7 +681,7 @@ out:
 void cp_cfi_free(struct cp_cfi_table *t)
 {
     if (t)
-        munmap(t, sizeof *t + t->n * sizeof(struct cp_cfi_row));
+        munmap(t, t->bytes);
 }
 
 /* cprof: signal context (this function only) */
@@ -673,6 +694,12 @@ uint32_t cp_cfi_find(const struct cp_cfi_table *t, uintptr_t pc)
         return special(CP_CFI_UNKNOWN);
     off = pc - t->base;
     hi = t->n;
+    if ((off >> 12) < t->n_pages) {
+        /* rows starting in off's page; if none is <= off, the answer is
+         * the row before them */
+        lo = t->pages[off >> 12];
+        hi = t->pages[(off >> 12) + 1];
+    }
     /* last row with rows[i].pc <= off */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;

@@ -46,8 +46,23 @@ struct cp_cfi_row {
 struct cp_cfi_table {
     uintptr_t base; /* runtime address that row pc 0 stands for */
     size_t n;
+    /* Every function of the module keeps a standard frame record
+     * (push rbp; mov rbp,rsp: CFA = RBP + 16, RBP saved at CFA - 16) once
+     * past its prologue: a return address into it can be unwound by frame
+     * pointer, without looking its rule up. */
+    int fp_frames;
+    /* pages[p] = how many rows start before byte p * 4096 of the range:
+     * a lookup searches only the rows of one page (few, one cache line or
+     * two) instead of the whole table (tens of thousands, cold) */
+    uint32_t n_pages;
+    const uint32_t *pages;
+    size_t bytes; /* of the whole mapping */
     struct cp_cfi_row rows[]; /* sorted by pc */
 };
+
+/* The rule of a function with a standard frame record, past its prologue. */
+#define CP_CFI_RULE_FP                                                      \
+    ((uint32_t)CP_CFA_RBP | 4u | (2u << 3) | (16u << 12))
 
 static inline unsigned cp_cfi_kind(uint32_t rule)
 {

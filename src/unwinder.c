@@ -41,11 +41,15 @@ static inline uintptr_t load(uintptr_t a)
  * rule), and stopping beats reporting garbage frames. Without a module
  * list (frame-pointer mode) only zero is refused. */
 static inline bool plausible_ra(const struct cp_module_snapshot *snap,
-                                uintptr_t ra)
+                                uintptr_t ra, const struct cp_module **m)
 {
+    *m = NULL;
     if (ra < 4096)
         return false;
-    if (!snap || cp_modules_find(snap, ra - 1))
+    if (!snap)
+        return true;
+    *m = cp_modules_find(snap, ra - 1);
+    if (*m)
         return true;
     /* Perhaps a module being loaded right now (its constructors run
      * before dlopen returns and refreshes the list): ask the drain thread
@@ -175,6 +179,10 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
     bool exact = true;
     int n = 0;
     struct cp_module_snapshot *snap = NULL;
+    /* the module of the next frame, found when its return address was
+     * checked (so each frame costs one module search, not two) */
+    const struct cp_module *next_m = NULL;
+    bool have_next = false;
 
     *truncated = 0;
     if (cp_unwind_mode == CP_UNWIND_AUTO)
@@ -182,6 +190,7 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
     while (pc) {
         uintptr_t at, cfa, ra;
         uint32_t rule;
+        const struct cp_module *m;
 
         if (n == max) {
             *truncated = 1;
@@ -194,9 +203,16 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
 
         rule = CP_CFA_SPECIAL | (CP_CFI_UNKNOWN << 2);
         if (snap) {
-            const struct cp_module *m = cp_modules_find(snap, at);
-            if (m)
-                rule = cp_cfi_find(m->cfi, at);
+            m = have_next ? next_m : cp_modules_find(snap, at);
+            have_next = false;
+            if (m && m->cfi) {
+                /* A return address into a module whose functions all keep
+                 * frame records: its rule is the frame-pointer one. */
+                if (!exact && fp_known && m->cfi->fp_frames)
+                    rule = CP_CFI_RULE_FP;
+                else
+                    rule = cp_cfi_find(m->cfi, at);
+            }
         }
 
         if (cp_cfi_kind(rule) == CP_CFA_SPECIAL) {
@@ -234,8 +250,9 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
             if (snap)
                 cp_stat_add(CP_STAT_UNWIND_NO_CFI, 1);
             ra = load(fp + 8 + delta);
-            if (!plausible_ra(snap, ra))
+            if (!plausible_ra(snap, ra, &next_m))
                 break;
+            have_next = snap != NULL;
             sp = fp + 16;
             fp = load(fp + delta);
             pc = ra;
@@ -262,8 +279,9 @@ static inline int unwind_core(const struct cp_regs *regs, uintptr_t hi,
         if (cfa <= sp || !in_bounds(cfa - 8, 8, lo, hi))
             break;
         ra = load(cfa - 8 + delta);
-        if (!plausible_ra(snap, ra))
+        if (!plausible_ra(snap, ra, &next_m))
             break;
+        have_next = snap != NULL;
         if (cp_cfi_kind(rule) != CP_CFA_PLT && cp_cfi_rbp_saved(rule)) {
             uintptr_t slot = cfa - 8 * (uintptr_t)cp_cfi_slot(rule);
             if (!in_bounds(slot, 8, lo, hi))
