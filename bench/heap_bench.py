@@ -108,18 +108,26 @@ def main():
                 for f in glob.glob(os.path.join(work, "*")):
                     if os.path.isfile(f):
                         os.unlink(f)
+        # paired: each variant against the plain run of the same round,
+        # which cancels the machine's slow drifts
+        paired = {}
+        for name, _, _ in vs:
+            n = min(len(cpu[name]), len(cpu["plain"]))
+            paired[name] = statistics.median(
+                cpu[name][i] / cpu["plain"][i] for i in range(n))
         base = statistics.median(cpu["plain"])
         tc = statistics.median(cpu.get("tcmalloc (no profiler)", [base]))
         print("\n%d thread(s):" % threads)
-        print("  %-42s %9s %9s %8s" % ("variant", "cpu s", "wall s",
-                                        "vs plain"))
+        print("  %-42s %9s %9s %8s %8s" % ("variant", "cpu s", "wall s",
+                                             "vs plain", "paired"))
         for name, _, _ in vs:
             c = statistics.median(cpu[name])
             extra = ""
             if name == "gperftools HEAPPROFILE":
                 extra = "  (%.2fx tcmalloc alone)" % (c / tc)
-            print("  %-42s %9.3f %9.3f %7.3fx%s" % (
-                name, c, statistics.median(wall[name]), c / base, extra))
+            print("  %-42s %9.3f %9.3f %7.3fx %7.3fx%s" % (
+                name, c, statistics.median(wall[name]), c / base,
+                paired[name], extra))
     ops = max(a.ops // 10, 100000)
     plain, plain0 = callgrind_per_op(ops, {}, work)
     off, off0 = callgrind_per_op(ops, {"LD_PRELOAD": LIB,

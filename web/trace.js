@@ -1091,6 +1091,7 @@
       saveURL();
       return;
     }
+    if (ev.detail > 1) return; // the second click of a double-click
     const p = canvasXY(ev);
     const b = boxAt(p.x, p.y);
     if (b && !b.counter && b.s[3] !== K.MERGED) select(b.s[8], b);
