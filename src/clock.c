@@ -28,6 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cp_lock.h"
+
 int cp_clock_tsc;
 
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -214,7 +216,7 @@ void cp_clock_sync(uint64_t *ticks, int64_t *mono_ns, int64_t *real_ns)
     int64_t m;
 
     cp_clock_init();
-    pthread_mutex_lock(&sync_lock);
+    cp_mutex_lock(&sync_lock);
     ta = cp_clock_ticks();
     m = cp_now_ns();
     tb = cp_clock_ticks();
@@ -224,7 +226,7 @@ void cp_clock_sync(uint64_t *ticks, int64_t *mono_ns, int64_t *real_ns)
     if (cp_clock_tsc && *ticks > init_ticks + 1000000 && m > init_ns)
         publish(*ticks, m,
                 (double)(m - init_ns) / (double)(*ticks - init_ticks));
-    pthread_mutex_unlock(&sync_lock);
+    cp_mutex_unlock(&sync_lock);
 }
 
 const char *cp_clock_describe(void)

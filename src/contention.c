@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cp_lock.h"
 #include "cprof.h"
 #include "ctab.h"
 #include "heap.h"
@@ -196,14 +197,14 @@ int cp_contention_set_block_rate(int64_t ns)
         ns = 0;
     if (ns > MAX_BLOCK_RATE)
         ns = MAX_BLOCK_RATE;
-    pthread_mutex_lock(&cfg_lock);
+    cp_mutex_lock(&cfg_lock);
     if (ns > 0)
         r = cp_ctab_init(&block_tab, CP_CTAB_BUCKETS);
     if (r == 0) {
         atomic_store(&block_rate, ns);
         resubscribe_locked();
     }
-    pthread_mutex_unlock(&cfg_lock);
+    cp_mutex_unlock(&cfg_lock);
     return r;
 }
 
@@ -212,14 +213,14 @@ int cp_contention_set_mutex_fraction(int n)
     int r = 0;
     if (n < 0)
         return 0; /* Go: a negative rate only reads it */
-    pthread_mutex_lock(&cfg_lock);
+    cp_mutex_lock(&cfg_lock);
     if (n > 0)
         r = cp_ctab_init(&mutex_tab, CP_CTAB_BUCKETS);
     if (r == 0) {
         atomic_store(&mutex_rate, n);
         resubscribe_locked();
     }
-    pthread_mutex_unlock(&cfg_lock);
+    cp_mutex_unlock(&cfg_lock);
     return r;
 }
 
@@ -592,12 +593,12 @@ static const struct cp_profile_source mutex_source = {
 
 static void atfork_prepare(void)
 {
-    pthread_mutex_lock(&cfg_lock);
+    cp_mutex_lock(&cfg_lock);
 }
 
 static void atfork_parent(void)
 {
-    pthread_mutex_unlock(&cfg_lock);
+    cp_mutex_unlock(&cfg_lock);
 }
 
 static void atfork_child(void)

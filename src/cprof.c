@@ -20,6 +20,7 @@
 
 #include "api.h"
 #include "codec.h"
+#include "cp_lock.h"
 #include "cpu.h"
 #include "init.h"
 #include "labels.h"
@@ -99,7 +100,7 @@ int cp_cpu_primary_start(const char *path, const char *origin)
 {
     int r;
 
-    pthread_mutex_lock(&api_lock);
+    cp_mutex_lock(&api_lock);
     if (cpu_primary) {
         r = cp_api_err(-EBUSY, "%s: a CPU profile started by %s is already "
                        "running", origin, cpu_primary_origin);
@@ -128,7 +129,7 @@ int cp_cpu_primary_start(const char *path, const char *origin)
     cpu_primary_origin = origin;
     cp_api_ok();
 out:
-    pthread_mutex_unlock(&api_lock);
+    cp_mutex_unlock(&api_lock);
     return r;
 }
 
@@ -137,7 +138,7 @@ int cp_cpu_primary_stop(const char *origin)
     struct cp_profile p;
     int r;
 
-    pthread_mutex_lock(&api_lock);
+    cp_mutex_lock(&api_lock);
     if (!cpu_primary) {
         r = cp_api_err(-EINVAL, "%s: no CPU profile is running", origin);
         goto out;
@@ -162,7 +163,7 @@ out:
     cpu_primary_path = NULL;
     if (r < 0 && cpu_primary == NULL)
         cpu_primary_path = NULL;
-    pthread_mutex_unlock(&api_lock);
+    cp_mutex_unlock(&api_lock);
     return r;
 }
 
@@ -191,9 +192,9 @@ void cp_cpu_primary_atfork_child(void)
 bool cp_cpu_primary_running(void)
 {
     bool r;
-    pthread_mutex_lock(&api_lock);
+    cp_mutex_lock(&api_lock);
     r = cpu_primary != NULL;
-    pthread_mutex_unlock(&api_lock);
+    cp_mutex_unlock(&api_lock);
     return r;
 }
 

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cp_limits.h"
+#include "cp_lock.h"
 #include "cprof.h"
 #include "labels.h"
 #include "modules.h"
@@ -390,9 +391,9 @@ static void drain_locked(void)
     struct name_cache nc;
     memset(nc.tid, 0xff, sizeof nc.tid);
     nc.n = 0;
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     cp_sampbuf_drain(&cp_cpu_ring, drain_one, &nc);
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
 }
 
 static void drain_wake(void)
@@ -411,9 +412,9 @@ static void *drain_main(void *arg)
         syscall(SYS_futex, &drain_futex, FUTEX_WAIT_PRIVATE, 0, &ts, NULL,
                 0);
         atomic_store(&drain_futex, 0);
-        pthread_mutex_lock(&cpu_lock);
+        cp_mutex_lock(&cpu_lock);
         drain_locked();
-        pthread_mutex_unlock(&cpu_lock);
+        cp_mutex_unlock(&cpu_lock);
         if (atomic_load(&cp_modules_stale) &&
             cp_now_ns() - last_refresh > 100000000) {
             atomic_store(&cp_modules_stale, 0);
@@ -435,9 +436,9 @@ int cp_cpu_set_default_hz(int hz)
 {
     if (hz < CP_MIN_HZ || hz > CP_MAX_HZ)
         return -EINVAL;
-    pthread_mutex_lock(&cpu_lock);
+    cp_mutex_lock(&cpu_lock);
     default_hz = hz;
-    pthread_mutex_unlock(&cpu_lock);
+    cp_mutex_unlock(&cpu_lock);
     return 0;
 }
 
@@ -454,7 +455,7 @@ int cp_cpu_session_begin(int hz, struct cp_cpu_session **out)
     if (hz < 0 || hz > CP_MAX_HZ)
         return -EINVAL;
     cp_thread_self();
-    pthread_mutex_lock(&cpu_lock);
+    cp_mutex_lock(&cpu_lock);
     for (int i = 0; i < CP_MAX_CPU_SESSIONS; i++) {
         if (!sessions[i].open) {
             s = &sessions[i];
@@ -491,7 +492,7 @@ int cp_cpu_session_begin(int hz, struct cp_cpu_session **out)
     n_open++;
     *out = s;
 out:
-    pthread_mutex_unlock(&cpu_lock);
+    cp_mutex_unlock(&cpu_lock);
     return r;
 }
 
@@ -706,7 +707,7 @@ int cp_cpu_session_end(struct cp_cpu_session *s, struct cp_profile *out)
     int r;
     int64_t end = cp_now_ns();
 
-    pthread_mutex_lock(&cpu_lock);
+    cp_mutex_lock(&cpu_lock);
     join = close_locked(s);
     r = build_locked(s, out, end);
     session_clear(s);
@@ -714,9 +715,9 @@ int cp_cpu_session_end(struct cp_cpu_session *s, struct cp_profile *out)
         stacks_reset();
         n_names = 0;
     }
-    pthread_mutex_unlock(&cpu_lock);
+    cp_mutex_unlock(&cpu_lock);
     if (join)
-        pthread_join(drain_thread, NULL);
+        cp_join_internal(drain_thread);
     if (r < 0) {
         cp_profile_free(out);
         return r;
@@ -736,26 +737,26 @@ int cp_cpu_session_end(struct cp_cpu_session *s, struct cp_profile *out)
 void cp_cpu_session_abort(struct cp_cpu_session *s)
 {
     bool join;
-    pthread_mutex_lock(&cpu_lock);
+    cp_mutex_lock(&cpu_lock);
     join = close_locked(s);
     session_clear(s);
     if (n_open == 0) {
         stacks_reset();
         n_names = 0;
     }
-    pthread_mutex_unlock(&cpu_lock);
+    cp_mutex_unlock(&cpu_lock);
     if (join)
-        pthread_join(drain_thread, NULL);
+        cp_join_internal(drain_thread);
 }
 
 void cp_cpu_atfork_prepare(void)
 {
-    pthread_mutex_lock(&cpu_lock);
+    cp_mutex_lock(&cpu_lock);
 }
 
 void cp_cpu_atfork_parent(void)
 {
-    pthread_mutex_unlock(&cpu_lock);
+    cp_mutex_unlock(&cpu_lock);
 }
 
 void cp_cpu_atfork_child(void)

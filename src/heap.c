@@ -41,6 +41,7 @@
 #include "api.h"
 #include "cp_assert.h"
 #include "cp_limits.h"
+#include "cp_lock.h"
 #include "init.h"
 #include "modules.h"
 #include "profile/codec.h"
@@ -702,11 +703,11 @@ static NOINLINE void *sample_alloc(size_t n, size_t align, bool zero,
         depth = CP_MAX_STACK_DEPTH;
         trunc = true;
     }
-    pthread_mutex_lock(&heap_lock);
+    cp_mutex_lock(&heap_lock);
     st = stack_intern(pcs + start, depth, trunc);
     if (st != UINT32_MAX)
         b = bucket_intern(st, n);
-    pthread_mutex_unlock(&heap_lock);
+    cp_mutex_unlock(&heap_lock);
     if (b != UINT32_MAX)
         p = cp_heap_block_alloc(n, align, b, zero);
     if (p) {
@@ -1136,7 +1137,7 @@ int cp_heap_snapshot(struct cp_heap_snap *s)
     /* the copies below are malloc'd under heap_lock: they must not be
      * sampled (which takes heap_lock) */
     cp_tls.in_cprof++;
-    pthread_mutex_lock(&heap_lock);
+    cp_mutex_lock(&heap_lock);
     nb = atomic_load(&n_buckets);
     s->recs = malloc((nb ? nb : 1) * sizeof *s->recs);
     s->stacks = malloc((n_stacks ? n_stacks : 1) * sizeof *s->stacks);
@@ -1166,7 +1167,7 @@ int cp_heap_snapshot(struct cp_heap_snap *s)
             .stack = b->stack};
     }
 out:
-    pthread_mutex_unlock(&heap_lock);
+    cp_mutex_unlock(&heap_lock);
     cp_tls.in_cprof--;
     s->rate = cp_heap_unbias_rate();
     s->dropped = atomic_load(&cp_heap_ctr.dropped);
@@ -1188,14 +1189,14 @@ void cp_heap_snap_free(struct cp_heap_snap *s)
 
 void cp_heap_atfork_prepare(void)
 {
-    pthread_mutex_lock(&heap_lock);
+    cp_mutex_lock(&heap_lock);
     cp_heap_region_atfork_prepare();
 }
 
 void cp_heap_atfork_parent(void)
 {
     cp_heap_region_atfork_parent();
-    pthread_mutex_unlock(&heap_lock);
+    cp_mutex_unlock(&heap_lock);
 }
 
 void cp_heap_atfork_child(void)

@@ -35,6 +35,7 @@
 
 #include "cp_assert.h"
 #include "cp_limits.h"
+#include "cp_lock.h"
 
 #define PAGE ((uintptr_t)4096)
 #define HDR 16u
@@ -217,7 +218,7 @@ static uintptr_t carve(size_t n)
 {
     uintptr_t p = 0;
 
-    pthread_mutex_lock(&region_lock);
+    cp_mutex_lock(&region_lock);
     if (n <= region_end - carve_top) {
         uintptr_t want = carve_top + n;
         if (want > commit_top) {
@@ -234,7 +235,7 @@ static uintptr_t carve(size_t n)
             carve_top = want;
         }
     }
-    pthread_mutex_unlock(&region_lock);
+    cp_mutex_unlock(&region_lock);
     return p;
 }
 
@@ -284,7 +285,7 @@ void *cp_heap_block_alloc(size_t n, size_t align, uint32_t bucket, bool zero)
     csize = cp_heap_class_size(cls);
     c = &classes[cls];
 
-    pthread_mutex_lock(&c->lock);
+    cp_mutex_lock(&c->lock);
     if (csize <= CP_HEAP_SMALL_MAX) {
         if (c->free_head) {
             b = (uintptr_t)c->free_head;
@@ -309,7 +310,7 @@ void *cp_heap_block_alloc(size_t n, size_t align, uint32_t bucket, bool zero)
         if (!is_zero)
             atomic_fetch_sub(&dirty_bytes, csize);
     }
-    pthread_mutex_unlock(&c->lock);
+    cp_mutex_unlock(&c->lock);
     if (!b && csize > CP_HEAP_SMALL_MAX) {
         b = carve(csize); /* multiples of 8 KiB from 40 KiB up */
         is_zero = true;
@@ -376,7 +377,7 @@ void cp_heap_block_free(void *p)
         if (!clean)
             atomic_fetch_add(&dirty_bytes, csize);
     }
-    pthread_mutex_lock(&c->lock);
+    cp_mutex_lock(&c->lock);
     if (csize <= CP_HEAP_SMALL_MAX) {
         *(void **)b = c->free_head;
         c->free_head = (void *)b;
@@ -387,14 +388,14 @@ void cp_heap_block_free(void *p)
             atomic_fetch_sub(&dirty_bytes, csize);
         madvise((void *)b, csize, MADV_DONTNEED);
     }
-    pthread_mutex_unlock(&c->lock);
+    cp_mutex_unlock(&c->lock);
 }
 
 void cp_heap_region_usage(size_t *carved, size_t *live, size_t *reserved)
 {
-    pthread_mutex_lock(&region_lock);
+    cp_mutex_lock(&region_lock);
     *carved = carve_top - carve_base;
-    pthread_mutex_unlock(&region_lock);
+    cp_mutex_unlock(&region_lock);
     *live = atomic_load(&live_bytes);
     *reserved = usable ? region_end - carve_base + CP_HEAP_BOOT_BYTES : 0;
 }
@@ -402,15 +403,15 @@ void cp_heap_region_usage(size_t *carved, size_t *live, size_t *reserved)
 void cp_heap_region_atfork_prepare(void)
 {
     for (int i = 0; i < N_CLASSES; i++)
-        pthread_mutex_lock(&classes[i].lock);
-    pthread_mutex_lock(&region_lock);
+        cp_mutex_lock(&classes[i].lock);
+    cp_mutex_lock(&region_lock);
 }
 
 void cp_heap_region_atfork_parent(void)
 {
-    pthread_mutex_unlock(&region_lock);
+    cp_mutex_unlock(&region_lock);
     for (int i = N_CLASSES - 1; i >= 0; i--)
-        pthread_mutex_unlock(&classes[i].lock);
+        cp_mutex_unlock(&classes[i].lock);
 }
 
 void cp_heap_region_atfork_child(void)

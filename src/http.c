@@ -35,6 +35,7 @@
 
 #include "api.h"
 #include "cp_limits.h"
+#include "cp_lock.h"
 #include "cprof.h"
 #include "init.h"
 #include "sigsafe.h"
@@ -460,9 +461,9 @@ static void stop_locked(void)
 
 static void stop_at_exit(void)
 {
-    pthread_mutex_lock(&http_lock);
+    cp_mutex_lock(&http_lock);
     stop_locked();
-    pthread_mutex_unlock(&http_lock);
+    cp_mutex_unlock(&http_lock);
 }
 
 static void atfork_child(void)
@@ -501,21 +502,21 @@ static void once_init(void)
 CP_API int cprof_http_start(const char *addr)
 {
     int r;
-    pthread_mutex_lock(&http_lock);
+    cp_mutex_lock(&http_lock);
     once_init();
     r = start_locked(addr, "cprof_http_start", false);
     if (r == 0 && !atexit_done) {
         atexit(stop_at_exit);
         atexit_done = true;
     }
-    pthread_mutex_unlock(&http_lock);
+    cp_mutex_unlock(&http_lock);
     return r < 0 ? -1 : 0;
 }
 
 CP_API int cprof_http_stop(void)
 {
     int r = 0;
-    pthread_mutex_lock(&http_lock);
+    cp_mutex_lock(&http_lock);
     if (!daemon_)
         r = cp_api_err(-EINVAL, "cprof_http_stop: the endpoint is not "
                        "running");
@@ -523,7 +524,7 @@ CP_API int cprof_http_stop(void)
         stop_locked();
     if (r == 0)
         cp_api_ok();
-    pthread_mutex_unlock(&http_lock);
+    cp_mutex_unlock(&http_lock);
     return r;
 }
 
@@ -546,7 +547,7 @@ void cp_http_init_from_env(void)
     case 1: max_seconds = (int)v; break;
     default: break;
     }
-    pthread_mutex_lock(&http_lock);
+    cp_mutex_lock(&http_lock);
     once_init();
     /* A process that inherited the variable (a child of the one that
      * serves) finds the port taken: that is expected, and quiet. */
@@ -556,7 +557,7 @@ void cp_http_init_from_env(void)
         atexit(stop_at_exit);
         atexit_done = true;
     }
-    pthread_mutex_unlock(&http_lock);
+    cp_mutex_unlock(&http_lock);
     if (r < 0 && r != -EADDRINUSE)
         fprintf(stderr, "cprof: %s; the live endpoint stays off\n",
                 cprof_strerror());

@@ -27,6 +27,7 @@
 
 #include "codec.h"
 #include "cp_limits.h"
+#include "cp_lock.h"
 #include "cpu.h"
 #include "modules.h"
 #include "profile/merge.h"
@@ -116,7 +117,7 @@ static int n_windows;
 int cp_http_register_window(const struct cp_http_window *w)
 {
     int r = 0, i;
-    pthread_mutex_lock(&windows_lock);
+    cp_mutex_lock(&windows_lock);
     for (i = 0; i < n_windows; i++) {
         if (!strcmp(windows[i]->name, w->name))
             break;
@@ -127,19 +128,19 @@ int cp_http_register_window(const struct cp_http_window *w)
         windows[n_windows++] = w;
     else
         r = -ENOSPC;
-    pthread_mutex_unlock(&windows_lock);
+    cp_mutex_unlock(&windows_lock);
     return r;
 }
 
 static const struct cp_http_window *find_window(const char *name)
 {
     const struct cp_http_window *w = NULL;
-    pthread_mutex_lock(&windows_lock);
+    cp_mutex_lock(&windows_lock);
     for (int i = 0; i < n_windows; i++) {
         if (!strcmp(windows[i]->name, name))
             w = windows[i];
     }
-    pthread_mutex_unlock(&windows_lock);
+    cp_mutex_unlock(&windows_lock);
     return w;
 }
 

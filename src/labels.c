@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cp_limits.h"
+#include "cp_lock.h"
 #include "thread_reg.h"
 
 struct label_set {
@@ -83,7 +84,7 @@ int cp_labels_set(const char *key, const char *value)
 
     if (!key || !*key)
         return -EINVAL;
-    pthread_mutex_lock(&labels_lock);
+    cp_mutex_lock(&labels_lock);
     if (cp_tls.labels && cp_tls.labels < n_sets)
         cur = sets[cp_tls.labels];
     /* Merge key into the sorted current set. */
@@ -95,7 +96,7 @@ int cp_labels_set(const char *key, const char *value)
     }
     if (!remove) {
         if (next.n >= CP_MAX_LABELS_PER_SET) {
-            pthread_mutex_unlock(&labels_lock);
+            cp_mutex_unlock(&labels_lock);
             return -ENOSPC;
         }
         int at = 0;
@@ -110,18 +111,18 @@ int cp_labels_set(const char *key, const char *value)
     id = intern_locked(&next);
     if (id >= 0)
         cp_tls.labels = (uint32_t)id;
-    pthread_mutex_unlock(&labels_lock);
+    cp_mutex_unlock(&labels_lock);
     return id < 0 ? (int)id : 0;
 }
 
 int cp_labels_get(uint32_t id, const struct cp_label_pair **pairs)
 {
     int n = 0;
-    pthread_mutex_lock(&labels_lock);
+    cp_mutex_lock(&labels_lock);
     if (id > 0 && id < n_sets) {
         *pairs = sets[id]->pairs;
         n = sets[id]->n;
     }
-    pthread_mutex_unlock(&labels_lock);
+    cp_mutex_unlock(&labels_lock);
     return n;
 }

@@ -23,6 +23,7 @@
 #include "cfi.h"
 #include "cp_assert.h"
 #include "cp_limits.h"
+#include "cp_lock.h"
 
 static pthread_mutex_t cp_modules_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -222,7 +223,7 @@ int cp_modules_refresh(bool with_cfi)
     struct cp_module_snapshot *snap = NULL, *old;
     int ret = 0;
 
-    pthread_mutex_lock(&cp_modules_lock);
+    cp_mutex_lock(&cp_modules_lock);
     if (with_cfi)
         want_cfi = true;
     for (size_t i = 0; i < n_history; i++)
@@ -255,7 +256,7 @@ out:
      * point at them, and a module reloaded at the same place reuses its
      * table. They are bounded by the number of distinct (path, address)
      * pairs ever loaded. */
-    pthread_mutex_unlock(&cp_modules_lock);
+    cp_mutex_unlock(&cp_modules_lock);
     free(sc.seen);
     return ret;
 }
@@ -305,18 +306,18 @@ int cp_modules_history(struct cp_module_info **out)
     struct cp_module_info *h;
     int n;
 
-    pthread_mutex_lock(&cp_modules_lock);
+    cp_mutex_lock(&cp_modules_lock);
     n = (int)n_history;
     h = calloc(n ? (size_t)n : 1, sizeof *h);
     if (!h) {
-        pthread_mutex_unlock(&cp_modules_lock);
+        cp_mutex_unlock(&cp_modules_lock);
         return -ENOMEM;
     }
     for (int i = 0; i < n; i++) {
         h[i] = history[i];
         h[i].path = strdup(history[i].path);
     }
-    pthread_mutex_unlock(&cp_modules_lock);
+    cp_mutex_unlock(&cp_modules_lock);
     *out = h;
     return n;
 }

@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "codec.h"
+#include "cp_lock.h"
 #include "cprof.h"
 #include "thread_reg.h"
 
@@ -23,7 +24,7 @@ static int n_sources;
 int cp_profiles_register(const struct cp_profile_source *src)
 {
     int r = 0, i;
-    pthread_mutex_lock(&sources_lock);
+    cp_mutex_lock(&sources_lock);
     for (i = 0; i < n_sources; i++) {
         if (!strcmp(sources[i]->name, src->name))
             break;
@@ -34,7 +35,7 @@ int cp_profiles_register(const struct cp_profile_source *src)
         sources[n_sources++] = src;
     else
         r = -ENOSPC;
-    pthread_mutex_unlock(&sources_lock);
+    cp_mutex_unlock(&sources_lock);
     return r;
 }
 
@@ -45,24 +46,24 @@ const struct cp_profile_source *cp_profiles_find(const char *name)
         return NULL;
     if (!strcmp(name, "goroutine"))
         name = "threads";
-    pthread_mutex_lock(&sources_lock);
+    cp_mutex_lock(&sources_lock);
     for (int i = 0; i < n_sources; i++) {
         if (!strcmp(sources[i]->name, name)) {
             s = sources[i];
             break;
         }
     }
-    pthread_mutex_unlock(&sources_lock);
+    cp_mutex_unlock(&sources_lock);
     return s;
 }
 
 int cp_profiles_list(const struct cp_profile_source **out, int max)
 {
     int n;
-    pthread_mutex_lock(&sources_lock);
+    cp_mutex_lock(&sources_lock);
     n = n_sources < max ? n_sources : max;
     memcpy(out, sources, (size_t)n * sizeof *out);
-    pthread_mutex_unlock(&sources_lock);
+    cp_mutex_unlock(&sources_lock);
     return n;
 }
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cp_limits.h"
+#include "cp_lock.h"
 #include "sigsafe.h"
 #include "stats.h"
 #include "thread_reg.h"
@@ -472,14 +473,14 @@ int cp_sampler_start(int hz)
                  cp_sampler_tick_hz());
     sampler_pid = getpid();
 
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     cp_reg_on_register = on_register;
     cp_reg_on_unregister = on_unregister;
     atomic_store(&sampling_on, 1);
     cp_reg_adopt_all_locked();
     for (struct cp_thread *t = cp_reg_head; t; t = t->next)
         arm_thread(t);
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     return 0;
 }
 
@@ -487,11 +488,11 @@ void cp_sampler_stop(void)
 {
     if (!atomic_load(&sampling_on))
         return;
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     atomic_store(&sampling_on, 0);
     for (struct cp_thread *t = cp_reg_head; t; t = t->next)
         disarm_thread(t);
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     /* A handler that saw sampling_on may still be unwinding. */
     while (atomic_load(&in_handler) != 0)
         sched_yield();
@@ -549,10 +550,10 @@ void cp_sampler_after_exec_failed(void)
     struct cp_thread *self = cp_tls.self;
     if (!self)
         return;
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     if (atomic_load(&sampling_on))
         arm_thread(self);
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
 }
 
 void cp_sampler_atfork_child(void)

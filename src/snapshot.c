@@ -19,6 +19,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "cp_lock.h"
 #include "cp_syscalls.h" /* generated from <asm/unistd_64.h> */
 #include "modules.h"
 #include "sigsafe.h"
@@ -322,7 +323,7 @@ static int list_threads(unsigned what, struct work *w)
     struct cp_thread *t;
     int n = 0, i = 0;
 
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     cp_reg_adopt_all_locked();
     for (t = cp_reg_head; t; t = t->next) {
         if (!cp_reg_is_internal(t->tid))
@@ -334,7 +335,7 @@ static int list_threads(unsigned what, struct work *w)
                                  sizeof *s->create_store);
     if (!s->threads ||
         ((what & CP_SNAP_CREATE_STACKS) && !s->create_store)) {
-        pthread_mutex_unlock(&cp_reg_lock);
+        cp_mutex_unlock(&cp_reg_lock);
         return -ENOMEM;
     }
     for (t = cp_reg_head; t && i < n; t = t->next) {
@@ -359,7 +360,7 @@ static int list_threads(unsigned what, struct work *w)
         }
         i++;
     }
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     s->n = i;
     qsort(s->threads, (size_t)s->n, sizeof *s->threads, cmp_tid);
     if (what & CP_SNAP_STACKS) {
@@ -553,7 +554,7 @@ int cp_snapshot_take(unsigned what, struct cp_snapshot *out)
     memset(&w, 0, sizeof w);
     w.snap = out;
     out->time_ns = cp_realtime_ns();
-    pthread_mutex_lock(&snap_lock);
+    cp_mutex_lock(&snap_lock);
     if (what & CP_SNAP_STACKS) {
         /* unwind tables of every module, compiled once */
         cp_modules_refresh(true);
@@ -579,7 +580,7 @@ int cp_snapshot_take(unsigned what, struct cp_snapshot *out)
     stats.snapshots++;
 out:
     out->took_ns = cp_now_ns() - t0;
-    pthread_mutex_unlock(&snap_lock);
+    cp_mutex_unlock(&snap_lock);
     free(w.regions.r);
     free(w.stack_buf);
     if (r < 0)
@@ -614,9 +615,9 @@ int cp_snapshot_count(void)
 
 void cp_snapshot_stats(struct cp_snap_stats *out)
 {
-    pthread_mutex_lock(&snap_lock);
+    cp_mutex_lock(&snap_lock);
     *out = stats;
-    pthread_mutex_unlock(&snap_lock);
+    cp_mutex_unlock(&snap_lock);
 }
 
 void cp_snapshot_atfork_child(void)

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "cp_lock.h"
 #include "modules.h"
 #include "symbol/symbolize.h"
 
@@ -25,11 +26,11 @@ int cp_symcache_profile(struct cp_profile *p)
     struct cp_symbolizer *s;
     int r = -ENOMEM;
 
-    pthread_mutex_lock(&symcache_lock);
+    cp_mutex_lock(&symcache_lock);
     s = get_locked();
     if (s)
         r = cp_sym_profile(s, p, NULL);
-    pthread_mutex_unlock(&symcache_lock);
+    cp_mutex_unlock(&symcache_lock);
     return r;
 }
 
@@ -43,7 +44,7 @@ int cp_symcache_names(const uint64_t *addrs, size_t n, struct cp_dynbuf *out)
     nm = cp_modules_history(&mods);
     if (nm < 0)
         return nm;
-    pthread_mutex_lock(&symcache_lock);
+    cp_mutex_lock(&symcache_lock);
     s = get_locked();
     if (!s) {
         r = -ENOMEM;
@@ -67,7 +68,7 @@ int cp_symcache_names(const uint64_t *addrs, size_t n, struct cp_dynbuf *out)
                                  f[0].function);
     }
 out:
-    pthread_mutex_unlock(&symcache_lock);
+    cp_mutex_unlock(&symcache_lock);
     cp_modules_history_free(mods, nm);
     return r;
 }

@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "cp_lock.h"
 #include "thread_reg.h"
 #include "unwinder.h"
 
@@ -116,6 +117,22 @@ void cp_sync_init(void)
         real((enum real_id)i);
 }
 
+/* cprof's own locking (cp_lock.h): glibc's, never recorded */
+int cp_mutex_lock(pthread_mutex_t *m)
+{
+    return ((int (*)(pthread_mutex_t *))real(R_MUTEX_LOCK))(m);
+}
+
+int cp_mutex_trylock(pthread_mutex_t *m)
+{
+    return ((int (*)(pthread_mutex_t *))real(R_MUTEX_TRYLOCK))(m);
+}
+
+int cp_mutex_unlock(pthread_mutex_t *m)
+{
+    return ((int (*)(pthread_mutex_t *))real(R_MUTEX_UNLOCK))(m);
+}
+
 /* ---- subscribers ---- */
 
 static void recompute_locked(void)
@@ -150,7 +167,7 @@ int cp_sync_subscribe(const struct cp_sync_hooks *h)
         return -EINVAL;
     cp_clock_init();
     cp_sync_init();
-    pthread_mutex_lock(&subs_lock);
+    cp_mutex_lock(&subs_lock);
     for (int i = 0; i < CP_SYNC_MAX_SUBSCRIBERS; i++) {
         if (atomic_load(&subs[i]) == h) {
             r = 0;
@@ -164,19 +181,19 @@ int cp_sync_subscribe(const struct cp_sync_hooks *h)
         }
     }
     recompute_locked();
-    pthread_mutex_unlock(&subs_lock);
+    cp_mutex_unlock(&subs_lock);
     return r;
 }
 
 void cp_sync_unsubscribe(const struct cp_sync_hooks *h)
 {
-    pthread_mutex_lock(&subs_lock);
+    cp_mutex_lock(&subs_lock);
     for (int i = 0; i < CP_SYNC_MAX_SUBSCRIBERS; i++) {
         if (atomic_load(&subs[i]) == h)
             atomic_store(&subs[i], NULL);
     }
     recompute_locked();
-    pthread_mutex_unlock(&subs_lock);
+    cp_mutex_unlock(&subs_lock);
 }
 
 void cp_sync_atfork_child(void)

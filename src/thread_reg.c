@@ -28,6 +28,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "cp_lock.h"
 #include "sigsafe.h"
 #include "unwinder.h"
 
@@ -46,14 +47,14 @@ int cp_reg_add_hooks(void (*on_register)(struct cp_thread *t),
                      void (*on_unregister)(struct cp_thread *t))
 {
     int r = -ENOSPC;
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     if (n_more_hooks < CP_REG_MAX_HOOKS) {
         more_on_register[n_more_hooks] = on_register;
         more_on_unregister[n_more_hooks] = on_unregister;
         n_more_hooks++;
         r = 0;
     }
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     return r;
 }
 
@@ -150,9 +151,9 @@ static void thread_exit_hook(void *p)
     /* From here on the handler must not use t: it reads cp_tls.self. */
     cp_tls.self = NULL;
     atomic_signal_fence(memory_order_seq_cst);
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     unlink_locked(t);
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     free(t);
 }
 
@@ -188,7 +189,7 @@ static struct cp_thread *register_self(struct cp_thread *t)
     internal_forget(t->tid);
     if (atomic_load(&reg_ready))
         pthread_setspecific(reg_key, t);
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     /* Adopted from /proc/self/task between its clone and here (a thread
      * dump, the wall-clock sampler): that record goes, or the thread
      * would be listed twice, the copy with its name of before. */
@@ -200,7 +201,7 @@ static struct cp_thread *register_self(struct cp_thread *t)
         }
     }
     link_locked(t);
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     atomic_signal_fence(memory_order_seq_cst);
     cp_tls.self = t;
     return t;
@@ -219,7 +220,7 @@ struct cp_thread *cp_thread_self(void)
         return NULL;
     /* Perhaps adopted as external earlier: replace that record. */
     int tid = cp_gettid();
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     for (struct cp_thread *e = cp_reg_head; e; e = e->next) {
         if (e->tid == tid && e->external) {
             unlink_locked(e);
@@ -227,7 +228,7 @@ struct cp_thread *cp_thread_self(void)
             break;
         }
     }
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     return register_self(t);
 }
 
@@ -295,7 +296,7 @@ pthread_setname_np(pthread_t thread, const char *name)
         return ENOSYS;
     rc = real_setname(thread, name);
     if (rc == 0 && atomic_load(&reg_ready)) {
-        pthread_mutex_lock(&cp_reg_lock);
+        cp_mutex_lock(&cp_reg_lock);
         for (struct cp_thread *t = cp_reg_head; t; t = t->next) {
             if (t->has_pthread && pthread_equal(t->pthread, thread)) {
                 strncpy(t->name, name, CP_THREAD_NAME_LEN - 1);
@@ -303,7 +304,7 @@ pthread_setname_np(pthread_t thread, const char *name)
                 break;
             }
         }
-        pthread_mutex_unlock(&cp_reg_lock);
+        cp_mutex_unlock(&cp_reg_lock);
     }
     return rc;
 }
@@ -414,6 +415,13 @@ static int internal_create(pthread_t *t, const pthread_attr_t *attr,
     return 0;
 }
 
+void cp_join_internal(pthread_t t)
+{
+    cp_tls.in_cprof++;
+    pthread_join(t, NULL);
+    cp_tls.in_cprof--;
+}
+
 int cp_internal_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     return internal_create(t, NULL, fn, arg);
@@ -486,20 +494,20 @@ int cp_reg_thread_name_locked(int tid, char *name)
 int cp_reg_thread_name(int tid, char *name)
 {
     int r;
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     r = cp_reg_thread_name_locked(tid, name);
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     return r;
 }
 
 void cp_reg_atfork_prepare(void)
 {
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
 }
 
 void cp_reg_atfork_parent(void)
 {
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
 }
 
 void cp_reg_atfork_child(void)

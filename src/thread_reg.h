@@ -108,6 +108,10 @@ int cp_reg_thread_name_locked(int tid, char *name);
  * pthread_create (libmicrohttpd's connection threads) is internal too. */
 int cp_internal_thread_create(pthread_t *t, void *(*fn)(void *), void *arg);
 
+/* Join one of cprof's own threads: the wait is cprof's, not the calling
+ * program's (the tracer and the block profile do not record it). */
+void cp_join_internal(pthread_t t);
+
 /* Whether tid is one of cprof's own running threads (so the threads
  * profile and cp_reg_adopt_all_locked leave it out). Lock-free; a thread
  * beyond CP_MAX_INTERNAL_THREADS still runs internal but is not listed.

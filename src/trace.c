@@ -56,6 +56,7 @@
 #include "api.h"
 #include "clock.h"
 #include "cp_assert.h"
+#include "cp_lock.h"
 #include "cpu.h"
 #include "cprof.h"
 #include "init.h"
@@ -485,7 +486,7 @@ static void gq_event(int type, int64_t t_ns, int tid, const uint64_t *args,
 {
     uint8_t tmp[16 + 12 * CP_VARINT_MAX], *p = tmp;
 
-    pthread_mutex_lock(&gq_lock);
+    cp_mutex_lock(&gq_lock);
     if (!gq_open)
         goto out;
     if (!gq.len) {
@@ -501,7 +502,7 @@ static void gq_event(int type, int64_t t_ns, int tid, const uint64_t *args,
     if (cp_dynbuf_add(&gq, tmp, (size_t)(p - tmp)) < 0)
         gq_dropped++;
 out:
-    pthread_mutex_unlock(&gq_lock);
+    cp_mutex_unlock(&gq_lock);
 }
 
 /* CPU samples, from cpu.c's drain thread (cpu_lock and cp_reg_lock held). */
@@ -604,21 +605,21 @@ static int sched_open_locked(int tid, bool self)
 static void sched_open(int tid, bool self)
 {
     uint64_t mode;
-    pthread_mutex_lock(&sched_lock);
+    cp_mutex_lock(&sched_lock);
     mode = atomic_load(&trace_gen) ? (uint64_t)sched_open_locked(tid, self)
                                    : CP_TRM_ESTIMATED;
-    pthread_mutex_unlock(&sched_lock);
+    cp_mutex_unlock(&sched_lock);
     gq_event(CP_TRG_SCHED_MODE, cp_now_ns(), tid, &mode, 1);
 }
 
 static void sched_mark_dead(int tid)
 {
-    pthread_mutex_lock(&sched_lock);
+    cp_mutex_lock(&sched_lock);
     for (struct sched_src *s = sched_list; s; s = s->next) {
         if (s->tid == tid)
             s->dead = true;
     }
-    pthread_mutex_unlock(&sched_lock);
+    cp_mutex_unlock(&sched_lock);
 }
 
 static void sched_free(struct sched_src *s)
@@ -684,7 +685,7 @@ static void sched_read(struct sched_src *s)
 static void sched_drain(bool final)
 {
     struct sched_src **pp, *s;
-    pthread_mutex_lock(&sched_lock);
+    cp_mutex_lock(&sched_lock);
     for (pp = &sched_list; (s = *pp);) {
         sched_read(s);
         if (s->dead || final) {
@@ -694,7 +695,7 @@ static void sched_drain(bool final)
         }
         pp = &s->next;
     }
-    pthread_mutex_unlock(&sched_lock);
+    cp_mutex_unlock(&sched_lock);
 }
 
 /* Whether switch records work here, tried on the calling thread. */
@@ -805,7 +806,7 @@ static void announce_threads(void)
     uint64_t a[4];
     int *tids = NULL, n = 0, cap = 0;
 
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     announcing = true;
     cp_reg_adopt_all_locked();
     announcing = false;
@@ -822,7 +823,7 @@ static void announce_threads(void)
         }
         tids[n++] = t->tid;
     }
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     for (int i = 0; i < n; i++)
         sched_open(tids[i], tids[i] == cp_tls.tid);
     free(tids);
@@ -1091,7 +1092,7 @@ static void poll_names(bool from_proc)
     } *v = NULL;
     size_t n = 0, cap = 0;
 
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     for (struct cp_thread *t = cp_reg_head; t; t = t->next) {
         if (n == cap) {
             size_t c = cap ? cap * 2 : 64;
@@ -1105,7 +1106,7 @@ static void poll_names(bool from_proc)
         memcpy(v[n].name, t->name, CP_THREAD_NAME_LEN);
         n++;
     }
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     for (size_t i = 0; i < n; i++) {
         if (from_proc) {
             /* prctl(PR_SET_NAME) names never reach the registry */
@@ -1162,7 +1163,9 @@ static void flush_pass(bool final)
     struct cp_dynbuf g;
     int64_t base;
     struct cp_tbuf *b, *next;
+    static uint64_t pass;
 
+    pass++;
     atomic_fetch_add(&st_flushes, 1);
     sched_drain(final);
     /* snapshot the rings before reading the tables: every id an event
@@ -1170,14 +1173,14 @@ static void flush_pass(bool final)
     for (b = atomic_load(&cp_tbuf_head); b; b = b->next) {
         if (atomic_load_explicit(&b->gen, memory_order_acquire) != cur_gen)
             continue;
-        b->snap = atomic_load_explicit(&b->pub_w,
-                                              memory_order_acquire);
+        b->snap = atomic_load_explicit(&b->pub_w, memory_order_acquire);
+        b->snap_pass = pass;
     }
-    pthread_mutex_lock(&gq_lock);
+    cp_mutex_lock(&gq_lock);
     g = gq;
     base = gq_base;
     cp_dynbuf_init(&gq, CP_TRACE_GQ_MAX);
-    pthread_mutex_unlock(&gq_lock);
+    cp_mutex_unlock(&gq_lock);
 
     emit_defs();
     if (g.len) {
@@ -1190,7 +1193,8 @@ static void flush_pass(bool final)
 
     for (b = atomic_load(&cp_tbuf_head); b; b = next) {
         next = b->next;
-        if (atomic_load_explicit(&b->gen, memory_order_acquire) != cur_gen)
+        if (atomic_load_explicit(&b->gen, memory_order_acquire) != cur_gen ||
+            b->snap_pass != pass)
             continue;
         uint64_t r = atomic_load_explicit(&b->r, memory_order_relaxed);
         uint64_t w = b->snap;
@@ -1413,7 +1417,7 @@ int cp_trace_begin(const char *path, struct cp_dynbuf *mem,
     char cpu_desc[300];
     int r, fd = -1;
 
-    pthread_mutex_lock(&trace_lock);
+    cp_mutex_lock(&trace_lock);
     cp_tls.in_cprof++;
     if (atomic_load(&trace_gen) || writer_running) {
         r = cp_api_err(-EBUSY, "%s: a trace started by %s is already "
@@ -1473,11 +1477,11 @@ int cp_trace_begin(const char *path, struct cp_dynbuf *mem,
     flush_out();
 
     cur_gen = ++gen_counter ? gen_counter : ++gen_counter;
-    pthread_mutex_lock(&gq_lock);
+    cp_mutex_lock(&gq_lock);
     cp_dynbuf_init(&gq, CP_TRACE_GQ_MAX);
     gq_dropped = 0;
     gq_open = true;
-    pthread_mutex_unlock(&gq_lock);
+    cp_mutex_unlock(&gq_lock);
     atomic_store(&trace_gen, cur_gen);
     announce_threads();
     cp_sync_subscribe(&sync_hooks);
@@ -1490,12 +1494,12 @@ int cp_trace_begin(const char *path, struct cp_dynbuf *mem,
         cp_sync_unsubscribe(&sync_hooks);
         atomic_store(&trace_gen, 0);
         quiesce();
-        pthread_mutex_lock(&cp_reg_lock);
-        pthread_mutex_unlock(&cp_reg_lock);
-        pthread_mutex_lock(&gq_lock);
+        cp_mutex_lock(&cp_reg_lock);
+        cp_mutex_unlock(&cp_reg_lock);
+        cp_mutex_lock(&gq_lock);
         gq_open = false;
         cp_dynbuf_free(&gq);
-        pthread_mutex_unlock(&gq_lock);
+        cp_mutex_unlock(&gq_lock);
         sched_drain(true);
         cp_tintern_destroy(&strs);
         cp_tintern_destroy(&stks);
@@ -1512,7 +1516,7 @@ int cp_trace_begin(const char *path, struct cp_dynbuf *mem,
     cp_api_ok();
 out:
     cp_tls.in_cprof--;
-    pthread_mutex_unlock(&trace_lock);
+    cp_mutex_unlock(&trace_lock);
     return r;
 }
 
@@ -1631,7 +1635,7 @@ int cp_trace_end(const char *origin)
 {
     int r;
 
-    pthread_mutex_lock(&trace_lock);
+    cp_mutex_lock(&trace_lock);
     cp_tls.in_cprof++;
     if (!writer_running) {
         r = cp_api_err(-EINVAL, "%s: no trace is running", origin);
@@ -1646,20 +1650,20 @@ int cp_trace_end(const char *origin)
     quiesce();
     /* registry hooks run under cp_reg_lock and check the generation
      * first: once we had the lock, none is still using the tables */
-    pthread_mutex_lock(&cp_reg_lock);
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     atomic_store(&writer_stop, 1);
     writer_wake();
-    pthread_join(writer_thread, NULL);
+    cp_join_internal(writer_thread);
     writer_running = false;
 
     /* the producers are done: the last pass, then what only the end
      * knows (names set with prctl, symbols, totals) */
     poll_names(true);
     emit_counters();
-    pthread_mutex_lock(&gq_lock);
+    cp_mutex_lock(&gq_lock);
     gq_open = false;
-    pthread_mutex_unlock(&gq_lock);
+    cp_mutex_unlock(&gq_lock);
     flush_pass(true);
     emit_sync(); /* the end of the trace, before the symbols' time */
     emit_mappings();
@@ -1670,9 +1674,9 @@ int cp_trace_end(const char *origin)
     atomic_store(&st_dropped_done, done_dropped);
     cp_tintern_destroy(&strs);
     cp_tintern_destroy(&stks);
-    pthread_mutex_lock(&gq_lock);
+    cp_mutex_lock(&gq_lock);
     cp_dynbuf_free(&gq);
-    pthread_mutex_unlock(&gq_lock);
+    cp_mutex_unlock(&gq_lock);
     /* idle rings keep their descriptor (their threads may trace again)
      * but give their memory back */
     for (struct cp_tbuf *b = atomic_load(&cp_tbuf_head); b; b = b->next)
@@ -1692,7 +1696,7 @@ int cp_trace_end(const char *origin)
         cp_api_ok();
 out:
     cp_tls.in_cprof--;
-    pthread_mutex_unlock(&trace_lock);
+    cp_mutex_unlock(&trace_lock);
     return r;
 }
 

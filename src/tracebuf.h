@@ -139,6 +139,8 @@ struct cp_tbuf {
     /* writer thread only */
     _Atomic uint64_t r __attribute__((aligned(64)));
     uint64_t snap;   /* pub_w seen at the start of the pass */
+    uint64_t snap_pass; /* the pass that took snap: a ring that joins the
+                           trace during a pass waits for the next one */
     bool batch_new;  /* next batch starts the buffer */
     struct cp_tbuf *next; /* list link: pushed with CAS, unlinked by one
                              remover at a time (trace.c) */

@@ -47,6 +47,7 @@
 
 #include "api.h"
 #include "codec.h"
+#include "cp_lock.h"
 #include "cprof.h"
 #include "http.h"
 #include "init.h"
@@ -445,7 +446,7 @@ static void refresh_threads(int64_t now)
 
     for (int i = 0; i < n_threads; i++)
         threads[i]->seen = false;
-    pthread_mutex_lock(&cp_reg_lock);
+    cp_mutex_lock(&cp_reg_lock);
     if (now - last_adopt_ns >= 1000000000) {
         cp_reg_adopt_all_locked();
         last_adopt_ns = now;
@@ -485,7 +486,7 @@ static void refresh_threads(int64_t now)
         t->stack_lo = r->stack_lo;
         t->stack_hi = r->stack_hi;
     }
-    pthread_mutex_unlock(&cp_reg_lock);
+    cp_mutex_unlock(&cp_reg_lock);
     /* drop threads gone (and the old selves of reused tids), releasing
      * their slots first, so a new thread of the same tid gets its own */
     int j = 0;
@@ -1002,7 +1003,7 @@ static void sample_thread(struct wthread *t, int64_t dt, int64_t now)
 /* Add the tick's samples to every open session. */
 static void flush_tick(void)
 {
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     for (int i = 0; i < n_tick; i++) {
         const struct tsample *ts = &tick_samples[i];
         struct rec r;
@@ -1029,7 +1030,7 @@ static void flush_tick(void)
         }
     }
     missed_ticks = 0;
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     n_tick = 0;
     n_tick_words = 0;
 }
@@ -1167,18 +1168,18 @@ int cp_wall_set_default_hz(int hz)
 {
     if (hz < CP_WALL_MIN_HZ || hz > CP_WALL_MAX_HZ)
         return -EINVAL;
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     default_hz = hz;
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     return 0;
 }
 
 int cp_wall_default_hz(void)
 {
     int hz;
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     hz = default_hz;
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     return hz;
 }
 
@@ -1214,7 +1215,7 @@ int cp_wall_session_begin(int hz, struct cp_wall_session **out)
     if (hz < 0 || hz > CP_WALL_MAX_HZ)
         return -EINVAL;
     cp_thread_self();
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     for (int i = 0; i < CP_MAX_WALL_SESSIONS; i++) {
         if (!sessions[i].open) {
             s = &sessions[i];
@@ -1237,7 +1238,7 @@ int cp_wall_session_begin(int hz, struct cp_wall_session **out)
     n_open++;
     *out = s;
 out:
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     return r;
 }
 
@@ -1404,7 +1405,7 @@ static int finish(struct cp_wall_session *s, bool close, bool keep,
     int r;
     int64_t now = cp_now_ns();
 
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     if (close)
         join = close_locked(s);
     r = build(s->recs, s->n_recs, s->dropped, s->ticks, s->missed, run_hz,
@@ -1413,9 +1414,9 @@ static int finish(struct cp_wall_session *s, bool close, bool keep,
         session_clear(s);
     if (!n_open)
         tables_reset();
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     if (join)
-        pthread_join(sampler, NULL);
+        cp_join_internal(sampler);
     if (r == 0)
         r = cp_symcache_profile(out);
     if (r < 0)
@@ -1431,14 +1432,14 @@ int cp_wall_session_end(struct cp_wall_session *s, struct cp_profile *out)
 void cp_wall_session_abort(struct cp_wall_session *s)
 {
     bool join;
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     join = close_locked(s);
     session_clear(s);
     if (!n_open)
         tables_reset();
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     if (join)
-        pthread_join(sampler, NULL);
+        cp_join_internal(sampler);
 }
 
 void cp_wall_stats(struct cp_wall_stats *out)
@@ -1465,9 +1466,9 @@ void cp_wall_stats(struct cp_wall_stats *out)
 static int wall_build(struct cp_profile *out)
 {
     bool running;
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     running = env_session && env_session->open;
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     if (!running)
         return -ENODATA; /* no whole-run wall profile (CPROF_WALL) runs */
     return finish(env_session, false, true, out);
@@ -1543,12 +1544,12 @@ static void env_stop(void)
     char *path;
     int r;
 
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     s = env_session;
     path = env_path;
     env_session = NULL;
     env_path = NULL;
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     if (!s || !path)
         return;
     cp_tls.in_cprof++;
@@ -1584,10 +1585,10 @@ static int env_start(char *path)
         free(path);
         return r;
     }
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
     env_session = s;
     env_path = path;
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
     return 0;
 }
 
@@ -1595,12 +1596,12 @@ static int env_start(char *path)
 
 static void atfork_prepare(void)
 {
-    pthread_mutex_lock(&wall_lock);
+    cp_mutex_lock(&wall_lock);
 }
 
 static void atfork_parent(void)
 {
-    pthread_mutex_unlock(&wall_lock);
+    cp_mutex_unlock(&wall_lock);
 }
 
 /* The child has no sampler thread and none of the parent's threads but
