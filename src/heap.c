@@ -1315,7 +1315,7 @@ void cp_heap_init_from_env(void)
                (ssize_t)sizeof seed_base) {
         seed_base = mix64((uint64_t)cp_now_ns() ^ (uint64_t)getpid());
     }
-    s = getenv("CPROF_HEAP_LEAKS");
+    s = cp_getenv("CPROF_HEAP_LEAKS");
     if (s && *s) {
         if (!strcmp(s, "1"))
             heap_leaks = true;
@@ -1323,7 +1323,7 @@ void cp_heap_init_from_env(void)
             cp_env_bad("CPROF_HEAP_LEAKS", s, "not 0 or 1",
                        "the leak report");
     }
-    s = getenv("CPROF_HEAP");
+    s = cp_getenv("CPROF_HEAP");
     if (s) {
         int r;
         char *path = *s ? cp_env_output_path(s) : NULL;
@@ -1338,14 +1338,19 @@ void cp_heap_init_from_env(void)
         }
         free(path);
     }
-    if (rate > 0 && (heap_file || heap_leaks || getenv("CPROF_HTTP") ||
-                     (getenv("CPROF_HEAP_RATE") && *getenv("CPROF_HEAP_RATE"))))
+    s = cp_getenv("CPROF_HEAP_RATE");
+    if (rate > 0 &&
+        (heap_file || heap_leaks || cp_getenv("CPROF_HTTP") || (s && *s)))
         cp_heap_want_stacks();
     else
         cp_modules_refresh(false); /* lets the unwinder check addresses */
     cp_heap_profiles_register();
-    if (heap_file || heap_leaks)
-        atexit(heap_at_exit);
+    /* cp_on_exit, not atexit: its hooks also run from cprof's _exit and
+     * _Exit, which shells such as dash end with */
+    if ((heap_file || heap_leaks) && cp_on_exit(heap_at_exit) < 0)
+        cp_raw_log("heap: too many exit hooks; CPROF_HEAP and the leak "
+                   "report are not written at exit",
+                   NULL);
     atomic_store(&cur_rate, rate);
     if (rate > 0)
         atomic_store(&last_rate, rate);

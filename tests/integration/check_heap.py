@@ -666,11 +666,81 @@ def c_python(a):
         check(total > 2e6, "python3 allocated only %d bytes" % total)
 
 
+def c_shells(a):
+    """dash and bash as hosts: bash defines its own getenv (empty until its
+    main runs), dash leaves with _exit (no atexit handlers): CPROF_HEAP,
+    CPROF_HEAP_RATE and the leak report must work in both, in the shell
+    and in the children it forks for $(...)."""
+    scripts = {
+        "dash": ("x=$(echo hi); echo \"$x\"; exit 3", "hi"),
+        "bash": ("for i in {1..2000}; do a[$i]=value$i; done; "
+                 "x=$(echo ${#a[@]}); echo \"$x\"; exit 3", "2000"),
+    }
+    ran = 0
+    for shell, (script, want) in sorted(scripts.items()):
+        exe = shutil.which(shell)
+        if not exe:
+            note("  no %s here" % shell)
+            continue
+        ran += 1
+        for rate in ("1", "64", "0"):
+            d = mktemp()
+            out = os.path.join(d, "h.pb.gz")
+            r = run([exe, "-c", script],
+                    {"CPROF_HEAP": out, "CPROF_HEAP_RATE": rate,
+                     "CPROF_HEAP_LEAKS": 1}, check_rc=False)
+            if r is None:
+                continue
+            rc, so, err = r
+            files = sorted(os.listdir(d))
+            reports = [l for l in err.splitlines() if "leak check:" in l]
+            note("  %s rate %s: exit %d, files %s, %d leak report(s)" %
+                 (shell, rate, rc, files, len(reports)))
+            check(rc == 3 and so.strip() == want,
+                  "%s rate %s: exit %d, printed %r (stderr %s)" %
+                  (shell, rate, rc, so[:100], err[-500:]))
+            if not check(os.path.exists(out), "%s rate %s: the shell "
+                         "wrote no %s" % (shell, rate, out)):
+                continue
+            # the child forked for $(...) writes FILE.PID
+            check(any(re.match(r"h\.pb\.gz\.\d+$", f) for f in files),
+                  "%s rate %s: the $(...) child wrote no h.pb.gz.PID"
+                  % (shell, rate))
+            # one leak report per process that wrote a profile
+            check(len(reports) == len(files),
+                  "%s rate %s: %d leak reports for %d processes" %
+                  (shell, rate, len(reports), len(files)))
+            p = Profile(out)
+            n = p.total("alloc_objects") if p.types else 0
+            note("    %d samples, alloc_objects %d, period %d" %
+                 (len(p.samples), n, p.period))
+            if rate == "0":
+                check(n == 0, "%s rate 0: %d allocations sampled" %
+                      (shell, n))
+                continue
+            check(p.period == int(rate), "%s: period %d, expected "
+                  "CPROF_HEAP_RATE=%s" % (shell, p.period, rate))
+            check(n >= 20, "%s rate %s: only %d allocations" %
+                  (shell, rate, n))
+            check(any(re.search(r"leak of ~\d+ bytes", l)
+                      for l in err.splitlines()),
+                  "%s rate %s: the leak report lists no stack" %
+                  (shell, rate))
+            if shell == "bash":
+                # bash exports its symbols: its frames have names
+                named = sum(1 for names, _, _ in p.samples
+                            if any(f for fr in names for f in fr))
+                check(named * 2 > len(p.samples), "bash: %d of %d samples "
+                      "have a named frame" % (named, len(p.samples)))
+    if not ran:
+        skip("neither dash nor bash is installed")
+
+
 CHECKS = {"exact": c_exact, "ratio": c_ratio, "stat": c_stat,
           "churn": c_churn, "mixed": c_mixed, "cxx": c_cxx, "ctor": c_ctor,
           "fork": c_fork, "threads": c_threads, "leak": c_leak,
           "forms": c_forms, "valgrind": c_valgrind, "badenv": c_badenv,
-          "python": c_python}
+          "python": c_python, "shells": c_shells}
 
 
 def main():

@@ -75,6 +75,7 @@ cp_heap_test(leaks_at_exit 60 leak)
 cp_heap_test(forms_go_and_cprof 180 forms)
 cp_heap_test(bad_env 60 badenv)
 cp_heap_test(python3_host 120 python)
+cp_heap_test(dash_and_bash_hosts 120 shells)
 
 # -- memory errors and leaks of cprof's own, under valgrind memcheck
 cp_heap_test(valgrind_mixed 600 valgrind --prog mixed --timeout 280)
