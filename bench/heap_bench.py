@@ -40,21 +40,27 @@ def variants(work):
 
 
 def run(prefix, env_extra, args):
+    """CPU seconds (user + system of the process and all it waited for),
+    wall seconds and peak RSS in MiB (the largest of the process tree,
+    from wait4) of one run."""
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("CPROF_") or k in ("LD_PRELOAD", "HEAPPROFILE"):
             env.pop(k)
     env.update(env_extra)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    r = subprocess.run(prefix + [BENCH] + args, env=env,
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode != 0:
-        raise SystemExit("%s failed: %s" % (prefix, r.stderr.decode()))
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime -
-                                                  before.ru_stime)
-    m = re.search(r"cpu ([\d.]+) wall ([\d.]+)", r.stdout.decode())
-    return cpu, float(m.group(2))
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        p = subprocess.Popen(prefix + [BENCH] + args, env=env, stdout=out,
+                             stderr=err)
+        _, status, ru = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if p.returncode != 0:
+        raise SystemExit("%s failed: %s" % (prefix, stderr))
+    cpu = ru.ru_utime + ru.ru_stime
+    m = re.search(r"cpu ([\d.]+) wall ([\d.]+)", stdout)
+    return cpu, float(m.group(2)), ru.ru_maxrss / 1024.0
 
 
 def callgrind_per_op(ops, env_extra, work):
@@ -88,7 +94,9 @@ def main():
     work = tempfile.mkdtemp(prefix="heapbench-")
     print("bench_heap: 10k live blocks of 16 B-4 KiB (log-uniform), %d "
           "operations per thread; CPU = user+system of all processes; "
-          "median of %d alternated rounds (3 for gperftools and heaptrack)"
+          "median of %d alternated rounds (3 for gperftools and heaptrack); "
+          "paired = median of per-round ratios to that round's plain run; "
+          "max RSS = peak of the process tree (wait4)"
           % (a.ops, a.rounds))
     for threads in [int(t) for t in a.threads.split(",")]:
         args = ["-n", str(a.ops), "-t", str(threads)]
@@ -97,14 +105,16 @@ def main():
             vs = [v for v in vs if v[0] == "plain" or v[0].startswith("cprof")]
         cpu = {name: [] for name, _, _ in vs}
         wall = {name: [] for name, _, _ in vs}
+        rss = {name: [] for name, _, _ in vs}
         for rnd in range(a.rounds):
             for name, prefix, env in vs:
                 # the peers take 10-80x longer: three rounds of them
                 if rnd >= 3 and name in SLOW:
                     continue
-                c, w = run(prefix, env, args)
+                c, w, m = run(prefix, env, args)
                 cpu[name].append(c)
                 wall[name].append(w)
+                rss[name].append(m)
                 for f in glob.glob(os.path.join(work, "*")):
                     if os.path.isfile(f):
                         os.unlink(f)
@@ -118,16 +128,17 @@ def main():
         base = statistics.median(cpu["plain"])
         tc = statistics.median(cpu.get("tcmalloc (no profiler)", [base]))
         print("\n%d thread(s):" % threads)
-        print("  %-42s %9s %9s %8s %8s" % ("variant", "cpu s", "wall s",
-                                             "vs plain", "paired"))
+        print("  %-42s %9s %9s %8s %8s %9s" % ("variant", "cpu s", "wall s",
+                                                 "vs plain", "paired",
+                                                 "max RSS"))
         for name, _, _ in vs:
             c = statistics.median(cpu[name])
             extra = ""
             if name == "gperftools HEAPPROFILE":
                 extra = "  (%.2fx tcmalloc alone)" % (c / tc)
-            print("  %-42s %9.3f %9.3f %7.3fx %7.3fx%s" % (
+            print("  %-42s %9.3f %9.3f %7.3fx %7.3fx %6.1f MiB%s" % (
                 name, c, statistics.median(wall[name]), c / base,
-                paired[name], extra))
+                paired[name], statistics.median(rss[name]), extra))
     ops = max(a.ops // 10, 100000)
     plain, plain0 = callgrind_per_op(ops, {}, work)
     off, off0 = callgrind_per_op(ops, {"LD_PRELOAD": LIB,
