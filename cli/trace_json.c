@@ -16,17 +16,25 @@
  *   samples   thread instants, cat "cpu_sample", "sf" = the stack
  *   counters  "C" events (heap_inuse_bytes, rss_bytes)
  *   switches  where the trace has context-switch records: one lane per
- *             CPU in a "CPUs" process, a box per thread's stay on it
+ *             CPU in a "CPUs" process, a box per thread's stay on it; and
+ *             one lane per thread in a "Thread states" process (same tid
+ *             and name as the thread), its life cut into running,
+ *             runnable and blocked boxes (args.reason: the call it
+ *             waited in), from its start (or the trace's) to its exit
+ *             (or the trace's end), by the shared tracker (trace_sched.h)
  *
  * ts and dur are microseconds with three decimals (nanosecond exact), so
  * nesting and short durations survive. One streaming scan; the memory
- * kept is the open regions and tasks.
+ * kept is the open regions and tasks, and the scheduling intervals, which
+ * are written after the scan (their thread's exit can come later in the
+ * file than its last switch records).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace/trace_format.h"
+#include "trace/trace_sched.h"
 #include "trace_cli.h"
 
 struct jopen {
@@ -43,8 +51,6 @@ struct jthread {
     size_t depth, cap;
     uint64_t *tasks;    /* open tasks begun here, innermost last */
     size_t n_tasks, cap_tasks;
-    int64_t in_ts;      /* running since (switch records), or -1 */
-    int in_cpu;
 };
 
 struct jtask {
@@ -55,7 +61,7 @@ struct jw {
     struct cp_trace *t;
     FILE *f;
     struct cp_dynbuf o;
-    int pid, cpu_pid;
+    int pid, cpu_pid, state_pid;
     int64_t start;
     bool first;
     struct jthread *th;
@@ -64,7 +70,7 @@ struct jw {
     size_t n_tasks, cap_tasks;
     uint64_t *stacks_used; /* stack ids referenced by "sf" */
     size_t n_su, cap_su;
-    bool has_sched;
+    struct cp_tsched *sched;
     int err;
 };
 
@@ -118,7 +124,6 @@ static struct jthread *thread(struct jw *w, int tid)
     }
     memset(&w->th[w->n_th], 0, sizeof w->th[0]);
     w->th[w->n_th].tid = tid;
-    w->th[w->n_th].in_ts = -1;
     return &w->th[w->n_th++];
 }
 
@@ -170,6 +175,8 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
     struct jw *w = arg;
     struct jthread *th;
 
+    if (cp_tsched_add(w->sched, e) < 0)
+        return w->err = -ENOMEM;
     if (e->type == CP_TEV_COUNTER) {
         ev_open(w, "C", "counter", cp_trace_str(w->t, e->str), w->pid, 0,
                 e->ts);
@@ -340,30 +347,80 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
             th->name_ts = e->ts;
         }
         break;
-    case CP_TEV_SCHED_IN:
-        th->in_ts = e->ts;
-        th->in_cpu = (int)e->value;
-        w->has_sched = true;
-        break;
-    case CP_TEV_SCHED_OUT:
-        if (th->in_ts >= 0) {
-            char name[96];
-            snprintf(name, sizeof name, "%s %d",
-                     th->name ? cp_trace_str(w->t, th->name) : "thread",
-                     th->tid);
-            ev_open(w, "X", "sched", name, w->cpu_pid, th->in_cpu, th->in_ts);
-            cp_dynbuf_addstr(&w->o, ",\"dur\":");
-            put_us(&w->o, e->ts - th->in_ts);
-            cp_dynbuf_printf(&w->o, ",\"args\":{\"tid\":%d%s}}", th->tid,
-                             e->kind & CP_TRS_PREEMPTED ? ",\"preempted\":true"
-                                                        : "");
-            th->in_ts = -1;
-        }
-        break;
     default: break;
     }
     flush_maybe(w, false);
     return w->err;
+}
+
+/* A thread's name for its lanes: the last it had, else "thread TID". */
+static const char *thread_label(struct jw *w, const struct jthread *th,
+                                char *buf, size_t len)
+{
+    const char *n = th && th->name ? cp_trace_str(w->t, th->name) : "";
+    if (*n)
+        return n;
+    snprintf(buf, len, "thread %d", th ? th->tid : 0);
+    return buf;
+}
+
+/* The scheduling intervals of every thread with switch records: a lane
+ * per thread in the states process, and the running ones on their CPU's
+ * lane. Estimated intervals (no switch records) are left to -summary:
+ * the blocking calls are in the export already. */
+static void sched_lanes(struct jw *w, bool *any)
+{
+    *any = false;
+    for (size_t i = 0; i < cp_tsched_count(w->sched) && !w->err; i++) {
+        const struct cp_tsched_thread *ts = cp_tsched_at(w->sched, i);
+        struct jthread *th = NULL;
+        char buf[64], name[96];
+        const char *label;
+
+        for (size_t k = 0; k < w->n_th; k++) {
+            if (w->th[k].tid == ts->tid)
+                th = &w->th[k];
+        }
+        label = thread_label(w, th, buf, sizeof buf);
+        snprintf(name, sizeof name, "%s %d",
+                 label == buf ? "thread" : label, ts->tid);
+        for (size_t k = 0; k < ts->n_iv; k++) {
+            const struct cp_tsched_iv *v = &ts->iv[k];
+            if (v->flags & CP_TSCHED_ESTIMATED)
+                continue;
+            *any = true;
+            ev_open(w, "X", "sched", cp_tsched_state_name(v->state),
+                    w->state_pid, ts->tid, v->start);
+            cp_dynbuf_addstr(&w->o, ",\"dur\":");
+            put_us(&w->o, v->end - v->start);
+            cp_dynbuf_printf(&w->o, ",\"args\":{\"tid\":%d", ts->tid);
+            if (v->state == CP_TSCHED_RUNNING && v->cpu >= 0)
+                cp_dynbuf_printf(&w->o, ",\"cpu\":%d", (int)v->cpu);
+            if (v->state == CP_TSCHED_BLOCKED && v->reason)
+                cp_dynbuf_printf(&w->o, ",\"reason\":\"%s\"",
+                                 cp_trace_block_kind_name(v->reason));
+            if (v->flags & CP_TSCHED_INFERRED)
+                cp_dynbuf_addstr(&w->o, ",\"inferred\":true");
+            cp_dynbuf_addstr(&w->o, "}}");
+            if (v->state == CP_TSCHED_RUNNING && v->cpu >= 0) {
+                bool preempted = k + 1 < ts->n_iv &&
+                                 ts->iv[k + 1].state == CP_TSCHED_RUNNABLE;
+                ev_open(w, "X", "sched", name, w->cpu_pid, v->cpu, v->start);
+                cp_dynbuf_addstr(&w->o, ",\"dur\":");
+                put_us(&w->o, v->end - v->start);
+                cp_dynbuf_printf(&w->o, ",\"args\":{\"tid\":%d%s}}", ts->tid,
+                                 preempted ? ",\"preempted\":true" : "");
+            }
+            flush_maybe(w, false);
+        }
+        if (ts->n_iv && !(ts->iv[0].flags & CP_TSCHED_ESTIMATED)) {
+            ev_open(w, "M", "__metadata", "thread_name", w->state_pid,
+                    ts->tid, w->start);
+            cp_dynbuf_addstr(&w->o, ",\"args\":{\"name\":");
+            cp_json_str(&w->o, label, strlen(label));
+            cp_dynbuf_addstr(&w->o, "}}");
+        }
+    }
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -420,6 +477,7 @@ int cp_trace_write_json(struct cp_trace *t, FILE *f)
     /* the CPU lanes get a pid of their own, above any real pid
      * (pid_max is at most 2^22) */
     w.cpu_pid = 0x7fff0000 - w.pid % 0x10000;
+    w.state_pid = w.cpu_pid - 0x10000;
     w.start = cp_trace_start_ns(t);
     w.first = true;
     cp_dynbuf_init(&w.o, (size_t)1 << 32);
@@ -446,23 +504,25 @@ int cp_trace_write_json(struct cp_trace *t, FILE *f)
                 strlen(cmd && *cmd ? cmd : "traced process"));
     cp_dynbuf_addstr(&w.o, "}}");
 
-    r = cp_trace_scan(t, on_ev, &w);
+    w.sched = cp_tsched_new(w.start);
+    r = w.sched ? cp_trace_scan(t, on_ev, &w) : -ENOMEM;
     if (r == 0)
         r = w.err;
     /* what is still open ends with the trace */
     int64_t end = cp_trace_end_ns(t);
+    bool has_sched = false;
+    if (r == 0)
+        r = cp_tsched_finish(w.sched, end);
+    if (r == 0)
+        sched_lanes(&w, &has_sched);
     for (size_t i = 0; i < w.n_th; i++) {
         struct jthread *th = &w.th[i];
         while (th->depth)
             region_close(&w, th, end, true);
         ev_open(&w, "M", "__metadata", "thread_name", w.pid, th->tid,
                 w.start);
-        const char *n = th->name ? cp_trace_str(t, th->name) : "";
         char buf[64];
-        if (!*n) {
-            snprintf(buf, sizeof buf, "thread %d", th->tid);
-            n = buf;
-        }
+        const char *n = thread_label(&w, th, buf, sizeof buf);
         cp_dynbuf_addstr(&w.o, ",\"args\":{\"name\":");
         cp_json_str(&w.o, n, strlen(n));
         cp_dynbuf_addstr(&w.o, "}}");
@@ -476,10 +536,14 @@ int cp_trace_write_json(struct cp_trace *t, FILE *f)
                                "true}}",
                          (unsigned long long)w.tasks[i].id);
     }
-    if (w.has_sched) {
+    if (has_sched) {
         ev_open(&w, "M", "__metadata", "process_name", w.cpu_pid, 0, w.start);
         cp_dynbuf_addstr(&w.o, ",\"args\":{\"name\":\"CPUs (context "
                                "switches)\"}}");
+        ev_open(&w, "M", "__metadata", "process_name", w.state_pid, 0,
+                w.start);
+        cp_dynbuf_addstr(&w.o, ",\"args\":{\"name\":\"Thread states "
+                               "(context switches)\"}}");
     }
     stack_frames(&w);
     cp_dynbuf_addstr(&w.o, "}\n");
@@ -489,6 +553,7 @@ int cp_trace_write_json(struct cp_trace *t, FILE *f)
     free(w.th);
     free(w.tasks);
     free(w.stacks_used);
+    cp_tsched_free(w.sched);
     cp_dynbuf_free(&w.o);
     return r;
 }

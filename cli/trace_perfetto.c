@@ -12,22 +12,24 @@
  *
  * Tracks: the process; a track per thread (regions, blocking calls, logs
  * and CPU samples as slices and instants), with a child track "state"
- * (running / runnable, from context-switch records); task lanes (tasks
+ * (running / runnable / blocked, from context-switch records, by the
+ * shared interval tracker src/trace/trace_sched.h); task lanes (tasks
  * of one name share lanes, a task keeps its lane from begin to end,
  * whichever threads begin and end it); a counter track per counter; a
  * track per CPU with the threads that ran there. Names, categories and
  * annotation names are interned on one packet sequence; each distinct
  * stack is one interned annotation string.
  *
- * Two scans: the first finds threads, names, counters, CPUs and task
- * lanes, so every track is described before its first event; the second
- * writes the events. Timestamps stay the process's CLOCK_MONOTONIC ns.
+ * Two scans: the first finds threads, names, counters, CPUs, task lanes
+ * and the scheduling intervals, so every track is described before its
+ * first event; the second writes the events. Timestamps stay the process's CLOCK_MONOTONIC ns.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "trace/trace_format.h"
+#include "trace/trace_sched.h"
 #include "trace_cli.h"
 
 /* ---- protobuf writing ---- */
@@ -200,9 +202,6 @@ struct pthread_info {
     int tid;
     uint64_t name;  /* latest name */
     int64_t name_ts;
-    int64_t in_ts;  /* state track: running since / runnable since */
-    int state;      /* 0 none, 1 running, 3 runnable */
-    int cpu;
 };
 
 struct task_iv {
@@ -230,6 +229,7 @@ struct pw {
     size_t n_tasks, cap_tasks;
     struct lane *lanes;
     size_t n_lanes;
+    struct cp_tsched *sched;
     int pid;
     bool first_packet;
     int err;
@@ -383,6 +383,8 @@ static int pass1(const struct cp_trace_event *e, void *arg)
     struct pw *w = arg;
     struct pthread_info *th;
 
+    if (cp_tsched_add(w->sched, e) < 0)
+        return w->err = -ENOMEM;
     switch (e->type) {
     case CP_TEV_COUNTER:
         for (size_t i = 0; i < w->n_counters; i++) {
@@ -420,10 +422,6 @@ static int pass1(const struct cp_trace_event *e, void *arg)
                 break;
             }
         }
-        break;
-    case CP_TEV_SCHED_IN:
-        if (e->value >= 0 && e->value < 4096)
-            w->cpus[e->value] = true;
         break;
     default: break;
     }
@@ -572,7 +570,6 @@ static void slice(struct pw *w, uint64_t track, int64_t b, int64_t e,
 static int pass2(const struct cp_trace_event *e, void *arg)
 {
     struct pw *w = arg;
-    struct pthread_info *th;
     uint64_t track = UUID_THREAD(e->tid);
     char name[128];
 
@@ -649,32 +646,6 @@ static int pass2(const struct cp_trace_event *e, void *arg)
         pb_uv(&w->te, TE_COUNTER, (uint64_t)e->value);
         packet(w, e->ts, true);
         break;
-    case CP_TEV_SCHED_IN:
-    case CP_TEV_SCHED_OUT:
-        th = pthr(w, e->tid);
-        if (!th)
-            return w->err;
-        if (th->state && th->in_ts <= e->ts) {
-            bool running = th->state == 1;
-            slice(w, UUID_STATE(e->tid), th->in_ts, e->ts,
-                  running ? "running" : "runnable", "sched");
-            if (running) {
-                const char *n = th->name ? cp_trace_str(w->t, th->name) : "";
-                snprintf(name, sizeof name, "%s %d", *n ? n : "thread",
-                         th->tid);
-                if (th->cpu >= 0 && th->cpu < 4096)
-                    slice(w, UUID_CPU(th->cpu), th->in_ts, e->ts, name,
-                          "sched");
-            }
-        }
-        th->in_ts = e->ts;
-        if (e->type == CP_TEV_SCHED_IN) {
-            th->state = 1;
-            th->cpu = (int)e->value;
-        } else {
-            th->state = e->kind & CP_TRS_PREEMPTED ? 3 : 0;
-        }
-        break;
     case CP_TEV_THREAD_START:
         te_head(w, TYPE_INSTANT, track, "thread start", "thread");
         ann_int(w, "creator", e->value);
@@ -699,6 +670,38 @@ static int pass2(const struct cp_trace_event *e, void *arg)
     return w->err;
 }
 
+/* The scheduling intervals of the threads with switch records: on each
+ * thread's state track, and the running ones on their CPU's track.
+ * Estimated intervals (no switch records) are not drawn: the blocking
+ * calls are on the thread's track already. */
+static void sched_slices(struct pw *w)
+{
+    char name[128];
+    for (size_t i = 0; i < cp_tsched_count(w->sched) && !w->err; i++) {
+        const struct cp_tsched_thread *ts = cp_tsched_at(w->sched, i);
+        const struct pthread_info *th = pthr(w, ts->tid);
+        const char *n = th && th->name ? cp_trace_str(w->t, th->name) : "";
+        for (size_t k = 0; k < ts->n_iv && !w->err; k++) {
+            const struct cp_tsched_iv *v = &ts->iv[k];
+            const char *st = cp_tsched_state_name(v->state);
+            if (v->flags & CP_TSCHED_ESTIMATED)
+                continue;
+            if (v->state == CP_TSCHED_BLOCKED && v->reason) {
+                snprintf(name, sizeof name, "blocked (%s)",
+                         cp_trace_block_kind_name(v->reason));
+                st = name;
+            }
+            slice(w, UUID_STATE(ts->tid), v->start, v->end, st, "sched");
+            if (v->state == CP_TSCHED_RUNNING && v->cpu >= 0 &&
+                v->cpu < 4096) {
+                snprintf(name, sizeof name, "%s %d", *n ? n : "thread",
+                         ts->tid);
+                slice(w, UUID_CPU(v->cpu), v->start, v->end, name, "sched");
+            }
+        }
+    }
+}
+
 int cp_trace_write_perfetto(struct cp_trace *t, FILE *f)
 {
     struct pw w;
@@ -717,25 +720,31 @@ int cp_trace_write_perfetto(struct cp_trace *t, FILE *f)
     cp_dynbuf_init(&w.sub2, (size_t)1 << 30);
     cp_dynbuf_init(&w.idata, (size_t)1 << 30);
 
-    r = cp_trace_scan(t, pass1, &w);
+    w.sched = cp_tsched_new(cp_trace_start_ns(t));
+    r = w.sched ? cp_trace_scan(t, pass1, &w) : -ENOMEM;
     if (r == 0)
         r = w.err;
+    if (r == 0)
+        r = cp_tsched_finish(w.sched, cp_trace_end_ns(t));
     if (r == 0) {
+        /* a CPU track for every CPU a thread ran on */
+        for (size_t i = 0; i < cp_tsched_count(w.sched); i++) {
+            const struct cp_tsched_thread *ts = cp_tsched_at(w.sched, i);
+            for (size_t k = 0; k < ts->n_iv; k++) {
+                const struct cp_tsched_iv *v = &ts->iv[k];
+                if (!(v->flags & CP_TSCHED_ESTIMATED) && v->cpu >= 0 &&
+                    v->cpu < 4096)
+                    w.cpus[v->cpu] = true;
+            }
+        }
         assign_lanes(&w);
         describe_tracks(&w);
-        for (size_t i = 0; i < w.n_th; i++)
-            w.th[i].state = 0;
         r = cp_trace_scan(t, pass2, &w);
         if (r == 0)
             r = w.err;
     }
-    /* the states still open end with the trace */
-    for (size_t i = 0; r == 0 && i < w.n_th; i++) {
-        struct pthread_info *th = &w.th[i];
-        if (th->state)
-            slice(&w, UUID_STATE(th->tid), th->in_ts, cp_trace_end_ns(t),
-                  th->state == 1 ? "running" : "runnable", "sched");
-    }
+    if (r == 0)
+        sched_slices(&w);
     flush(&w, true);
     if (r == 0)
         r = w.err;
@@ -747,6 +756,7 @@ int cp_trace_write_perfetto(struct cp_trace *t, FILE *f)
     free(w.counters);
     free(w.tasks);
     free(w.lanes);
+    cp_tsched_free(w.sched);
     cp_dynbuf_free(&w.out);
     cp_dynbuf_free(&w.pkt);
     cp_dynbuf_free(&w.te);

@@ -11,8 +11,9 @@
  *   syscall  blocking system calls (read, write, poll, accept... that
  *            took at least the trace's syscall_min_ns)
  *   sched    runnable but not running: from a switch-out while runnable
- *            (preempted) to the next switch-in, from the trace's
- *            context-switch records; the stack is the thread's last CPU
+ *            (preempted) to the next switch-in (or the thread's exit, or
+ *            the trace's end), the runnable intervals of the shared
+ *            tracker (src/trace/trace_sched.h); the stack is the last CPU
  *            sample before it was preempted (the switch records carry
  *            none), else the thread's start routine
  *
@@ -26,6 +27,7 @@
 
 #include "symbol/symbolize.h"
 #include "trace/trace_format.h"
+#include "trace/trace_sched.h"
 #include "trace_cli.h"
 
 struct agg {
@@ -43,7 +45,6 @@ struct pthr {
     struct psamp *s;
     size_t n, cap;
     uint64_t start_stack; /* start routine */
-    int64_t out_ts;       /* preempted at, or -1 */
 };
 
 struct pp {
@@ -56,7 +57,7 @@ struct pp {
     size_t hcap;
     struct pthr *th;
     size_t n_th, cap_th;
-    bool any_sched;
+    struct cp_tsched *sched;
     int err;
 };
 
@@ -143,15 +144,17 @@ static struct pthr *pthread_of(struct pp *c, int tid)
     }
     memset(&c->th[c->n_th], 0, sizeof c->th[0]);
     c->th[c->n_th].tid = tid;
-    c->th[c->n_th].out_ts = -1;
     return &c->th[c->n_th++];
 }
 
-/* First pass (sched): every thread's CPU samples and start routine. */
+/* The one pass of sched: every thread's CPU samples and start routine,
+ * and the scheduling intervals. */
 static int collect(const struct cp_trace_event *e, void *arg)
 {
     struct pp *c = arg;
     struct pthr *th;
+    if (cp_tsched_add(c->sched, e) < 0)
+        return c->err = -ENOMEM;
     if (e->type != CP_TEV_SAMPLE && e->type != CP_TEV_THREAD &&
         e->type != CP_TEV_THREAD_START)
         return 0;
@@ -198,24 +201,25 @@ static uint64_t stack_before(const struct pthr *th, int64_t ts)
 static int on_ev(const struct cp_trace_event *e, void *arg)
 {
     struct pp *c = arg;
-    if (c->type < 3) {
-        if (e->type == CP_TEV_BLOCK && wanted(c->type, e->kind))
-            add(c, e->stack, e->dur);
-        return c->err;
-    }
-    if (e->type == CP_TEV_SCHED_OUT || e->type == CP_TEV_SCHED_IN) {
-        struct pthr *th = pthread_of(c, e->tid);
+    if (e->type == CP_TEV_BLOCK && wanted(c->type, e->kind))
+        add(c, e->stack, e->dur);
+    return c->err;
+}
+
+/* sched: one contention per runnable interval. */
+static void add_runnable(struct pp *c)
+{
+    for (size_t i = 0; i < cp_tsched_count(c->sched) && !c->err; i++) {
+        const struct cp_tsched_thread *ts = cp_tsched_at(c->sched, i);
+        const struct pthr *th = pthread_of(c, ts->tid);
         if (!th)
-            return c->err;
-        c->any_sched = true;
-        if (e->type == CP_TEV_SCHED_OUT) {
-            th->out_ts = e->kind & CP_TRS_PREEMPTED ? e->ts : -1;
-        } else if (th->out_ts >= 0) {
-            add(c, stack_before(th, th->out_ts), e->ts - th->out_ts);
-            th->out_ts = -1;
+            return;
+        for (size_t k = 0; k < ts->n_iv; k++) {
+            const struct cp_tsched_iv *v = &ts->iv[k];
+            if (v->state == CP_TSCHED_RUNNABLE)
+                add(c, stack_before(th, v->start), v->end - v->start);
         }
     }
-    return c->err;
 }
 
 /* ---- building the profile ---- */
@@ -352,17 +356,24 @@ int cp_trace_pprof(struct cp_trace *t, const char *type, struct cp_profile *p,
     if (warn && warnlen)
         warn[0] = '\0';
     if (c.type == 3) {
-        r = cp_trace_scan(t, collect, &c);
-        if (r < 0 || c.err < 0)
+        c.sched = cp_tsched_new(cp_trace_start_ns(t));
+        r = c.sched ? cp_trace_scan(t, collect, &c) : -ENOMEM;
+        if (r == 0)
+            r = c.err;
+        if (r == 0)
+            r = cp_tsched_finish(c.sched, cp_trace_end_ns(t));
+        if (r < 0)
             goto fail_scan;
         for (size_t i = 0; i < c.n_th; i++)
             if (c.th[i].n)
                 qsort(c.th[i].s, c.th[i].n, sizeof *c.th[i].s, cmp_ps);
+        add_runnable(&c);
+    } else {
+        r = cp_trace_scan(t, on_ev, &c);
     }
-    r = cp_trace_scan(t, on_ev, &c);
     if (r < 0 || c.err < 0)
         goto fail_scan;
-    if (c.type == 3 && !c.any_sched && warn)
+    if (c.type == 3 && !cp_tsched_any_precise(c.sched) && warn)
         snprintf(warn, warnlen,
                  "this trace has no context-switch records (%s): the sched "
                  "profile is empty",
@@ -445,5 +456,6 @@ out:
     for (size_t i = 0; i < c.n_th; i++)
         free(c.th[i].s);
     free(c.th);
+    cp_tsched_free(c.sched);
     return r;
 }

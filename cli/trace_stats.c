@@ -3,9 +3,10 @@
  * trace_stats.c - the tables go tool trace shows, for cprof traces: per
  * region type and per task type, count and min/median/p90/p99/max
  * duration with the slowest instances; per thread, time running,
- * runnable and blocked (from context-switch records where the trace has
- * them, else estimated from the blocking calls), samples, events and
- * losses. One scan of the trace; printed as text (cprof trace -summary)
+ * runnable and blocked (the shared interval tracker, trace_sched.h:
+ * from context-switch records where the trace has them, else estimated
+ * from the blocking calls), samples, events and losses. One scan of the
+ * trace; printed as text (cprof trace -summary)
  * or JSON (the viewer's tables). Also the helpers the other writers
  * share: JSON strings, stack names.
  */
@@ -17,6 +18,7 @@
 
 #include "symbol/symbolize.h"
 #include "trace/trace_format.h"
+#include "trace/trace_sched.h"
 #include "trace_cli.h"
 
 /* ---- JSON strings ---- */
@@ -326,10 +328,7 @@ struct open_region {
 struct thread_state {
     struct open_region *stack;
     size_t depth, cap;
-    int64_t sched_t;  /* time of the last switch record */
     int64_t name_ts;  /* time of the name kept (the latest wins) */
-    int sched_state;  /* 0 unknown, 1 running, 2 off (voluntary), 3 off
-                         (preempted) */
 };
 
 struct open_task {
@@ -346,6 +345,7 @@ struct scan {
     size_t cap_ts;
     struct open_task *otasks;
     size_t n_otasks, cap_otasks;
+    struct cp_tsched *sched; /* running/runnable/blocked per thread */
     int err;
 };
 
@@ -441,6 +441,8 @@ static int on_event(const struct cp_trace_event *e, void *arg)
 
     if ((unsigned)e->type < 32)
         s->n_events[e->type]++;
+    if (cp_tsched_add(c->sched, e) < 0)
+        return c->err = -ENOMEM;
     if (e->type == CP_TEV_COUNTER)
         return 0;
     th = thread_of(c, e->tid, &idx);
@@ -537,39 +539,7 @@ static int on_event(const struct cp_trace_event *e, void *arg)
         default: th->blocked_sync += e->dur; break;
         }
         break;
-    case CP_TEV_SCHED_MODE:
-        if (e->kind == CP_TRM_PRECISE)
-            th->precise = true;
-        break;
-    case CP_TEV_SCHED_IN:
-        th->precise = true;
-        th->last_cpu = (int)e->value;
-        th->switches++;
-        if (st->sched_state == 2)
-            th->blocked += rel - st->sched_t;
-        else if (st->sched_state == 3)
-            th->runnable += rel - st->sched_t;
-        st->sched_state = 1;
-        st->sched_t = rel;
-        break;
-    case CP_TEV_SCHED_OUT:
-        th->precise = true;
-        if (st->sched_state == 1)
-            th->running += rel - st->sched_t;
-        st->sched_state = e->kind & CP_TRS_PREEMPTED ? 3 : 2;
-        st->sched_t = rel;
-        break;
-    case CP_TEV_THREAD_EXIT:
-        /* no switch record follows a thread's exit: it ran until here,
-         * not until the trace's end */
-        if (st->sched_state == 1)
-            th->running += rel - st->sched_t;
-        else if (st->sched_state == 2)
-            th->blocked += rel - st->sched_t;
-        else if (st->sched_state == 3)
-            th->runnable += rel - st->sched_t;
-        st->sched_state = 0;
-        break;
+    case CP_TEV_SCHED_IN: th->last_cpu = (int)e->value; break;
     case CP_TEV_THREAD_START:
     case CP_TEV_THREAD:
     case CP_TEV_THREAD_NAME: {
@@ -609,27 +579,29 @@ int cp_tstats_compute(struct cp_trace *t, struct cp_tstats *s)
     c.t = t;
     c.s = s;
     s->start = cp_trace_start_ns(t);
-    r = cp_trace_scan(t, on_event, &c);
+    c.sched = cp_tsched_new(s->start);
+    r = c.sched ? cp_trace_scan(t, on_event, &c) : -ENOMEM;
     if (r == 0)
         r = c.err;
     s->end = cp_trace_end_ns(t);
-    int64_t span = s->end - s->start;
+    if (r == 0)
+        r = cp_tsched_finish(c.sched, s->end);
     for (size_t i = 0; i < s->n_threads; i++) {
         struct cp_tstat_thread *th = &s->threads[i];
         struct thread_state *st = &c.ts[i];
+        const struct cp_tsched_thread *ts =
+            r == 0 ? cp_tsched_find(c.sched, th->tid) : NULL;
         s->lost += th->lost + cp_trace_unreported(t, th->tid);
-        /* close the last switch interval at the trace's end */
-        if (st->sched_state == 1)
-            th->running += span - st->sched_t;
-        else if (st->sched_state == 2)
-            th->blocked += span - st->sched_t;
-        else if (st->sched_state == 3)
-            th->runnable += span - st->sched_t;
-        if (!th->precise) {
-            int64_t life = th->last > th->first ? th->last - th->first : 0;
-            th->blocked = th->blocked_sync + th->blocked_syscall +
-                          th->blocked_sleep + th->blocked_join;
-            th->running = life > th->blocked ? life - th->blocked : 0;
+        /* its life and how it spent it: the tracker's intervals sum to
+         * end - begin, whatever records were lost or came after its exit */
+        if (ts) {
+            th->first = ts->begin - s->start;
+            th->last = ts->end - s->start;
+            th->running = ts->running;
+            th->runnable = ts->runnable;
+            th->blocked = ts->blocked;
+            th->precise = ts->precise;
+            th->switches = ts->switches;
         }
         /* regions still open at the end */
         for (size_t k = 0; k < st->depth; k++) {
@@ -661,6 +633,7 @@ int cp_tstats_compute(struct cp_trace *t, struct cp_tstats *s)
         qsort(s->threads, s->n_threads, sizeof *s->threads, cmp_thread);
     free(c.ts);
     free(c.otasks);
+    cp_tsched_free(c.sched);
     imap_free(&c.threads);
     imap_free(&c.region_types);
     imap_free(&c.task_types);
@@ -838,14 +811,16 @@ int cp_tstats_json(struct cp_trace *t, const struct cp_tstats *s,
             "\"running_ns\":%lld,\"runnable_ns\":%lld,\"blocked_ns\":%lld,"
             "\"sync_ns\":%lld,\"syscall_ns\":%lld,\"sleep_ns\":%lld,"
             "\"join_ns\":%lld,\"samples\":%llu,\"events\":%llu,\"lost\":%llu,"
-            "\"precise\":%s}",
+            "\"precise\":%s,\"begin_ns\":%lld,\"end_ns\":%lld,"
+            "\"switches\":%llu}",
             (unsigned long long)cp_trace_unreported(t, th->tid),
             (unsigned long long)th->regions, (long long)th->running, (long long)th->runnable,
             (long long)th->blocked, (long long)th->blocked_sync,
             (long long)th->blocked_syscall, (long long)th->blocked_sleep,
             (long long)th->blocked_join, (unsigned long long)th->samples,
             (unsigned long long)th->events, (unsigned long long)th->lost,
-            th->precise ? "true" : "false");
+            th->precise ? "true" : "false", (long long)th->first,
+            (long long)th->last, (unsigned long long)th->switches);
     }
     return cp_dynbuf_addstr(o, "]}");
 }

@@ -8,6 +8,10 @@
  * per lane and depth, so a full-width view of a 1M-event trace is a few
  * thousand boxes and zooming in brings the detail back.
  *
+ * Running and runnable stretches come from the shared interval tracker
+ * (src/trace/trace_sched.h), drawn only where the trace has switch
+ * records (estimated intervals are the summary's business).
+ *
  * Lanes: one per thread (ordered by tid), then task lanes (tasks of one
  * name share lanes: a task takes the first lane of its name that is free
  * at its begin), then one per counter.
@@ -17,6 +21,7 @@
 #include <string.h>
 
 #include "trace/trace_format.h"
+#include "trace/trace_sched.h"
 #include "trace_cli.h"
 
 struct bopen {
@@ -34,8 +39,6 @@ struct vthread {
     size_t depth, cap;
     uint64_t *tasks;
     size_t n_tasks, cap_tasks;
-    int64_t st_ts; /* switch state since */
-    int st;        /* 0 none/off, 1 running, 3 runnable */
 };
 
 struct vtask {
@@ -57,6 +60,7 @@ struct vb {
     uint32_t *cpt_lane;
     size_t n_cpts, cap_cpts;
     size_t cap_spans, cap_logs;
+    struct cp_tsched *sched;
     int err;
 };
 
@@ -108,6 +112,8 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
     struct vthread *th;
     uint32_t lane;
 
+    if (cp_tsched_add(b->sched, e) < 0)
+        return b->err = -ENOMEM;
     if (e->type == CP_TEV_COUNTER) {
         size_t c;
         for (c = 0; c < b->n_cnames; c++) {
@@ -231,25 +237,6 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
         span(b, lane, CP_TSPAN_SAMPLE, 0, e->ts, 0, 0, e->stack,
              (int)e->value);
         break;
-    case CP_TEV_SCHED_IN:
-    case CP_TEV_SCHED_OUT:
-        if (th->st)
-            span(b, lane, th->st == 1 ? CP_TSPAN_RUNNING : CP_TSPAN_RUNNABLE,
-                 0, th->st_ts, e->ts - th->st_ts, 0, 0,
-                 th->st == 1 ? 0 : 1);
-        th->st_ts = e->ts;
-        th->st = e->type == CP_TEV_SCHED_IN                 ? 1
-                 : e->kind & CP_TRS_PREEMPTED ? 3
-                                              : 0;
-        break;
-    case CP_TEV_THREAD_EXIT:
-        /* no switch record follows a thread's exit: it ran until here */
-        if (th->st)
-            span(b, lane, th->st == 1 ? CP_TSPAN_RUNNING : CP_TSPAN_RUNNABLE,
-                 0, th->st_ts, e->ts - th->st_ts, 0, 0,
-                 th->st == 1 ? 0 : 1);
-        th->st = 0;
-        break;
     case CP_TEV_THREAD:
     case CP_TEV_THREAD_START:
     case CP_TEV_THREAD_NAME:
@@ -365,13 +352,17 @@ int cp_tmodel_build(struct cp_trace *t, struct cp_tmodel *m)
     b.t = t;
     b.m = m;
     b.start = cp_trace_start_ns(t);
-    r = cp_trace_scan(t, on_ev, &b);
+    b.sched = cp_tsched_new(b.start);
+    r = b.sched ? cp_trace_scan(t, on_ev, &b) : -ENOMEM;
     if (r == 0)
         r = b.err;
     if (r < 0)
         goto out;
     b.end = cp_trace_end_ns(t);
     m->duration = b.end - b.start;
+    r = cp_tsched_finish(b.sched, b.end);
+    if (r < 0)
+        goto out;
     /* close what is still open */
     for (size_t i = 0; i < b.n_th; i++) {
         struct vthread *th = &b.th[i];
@@ -380,10 +371,19 @@ int cp_tmodel_build(struct cp_trace *t, struct cp_tmodel *m)
             span(&b, (uint32_t)i, CP_TSPAN_REGION, (int)th->depth, o.start,
                  b.end - o.start, o.name, o.task, 1);
         }
-        if (th->st)
+        /* running and runnable from switch records (blocked shows as
+         * the waits themselves) */
+        const struct cp_tsched_thread *ts = cp_tsched_find(b.sched, th->tid);
+        for (size_t k = 0; ts && k < ts->n_iv; k++) {
+            const struct cp_tsched_iv *v = &ts->iv[k];
+            if ((v->flags & CP_TSCHED_ESTIMATED) ||
+                v->state == CP_TSCHED_BLOCKED)
+                continue;
             span(&b, (uint32_t)i,
-                 th->st == 1 ? CP_TSPAN_RUNNING : CP_TSPAN_RUNNABLE, 0,
-                 th->st_ts, b.end - th->st_ts, 0, 0, 0);
+                 v->state == CP_TSCHED_RUNNING ? CP_TSPAN_RUNNING
+                                               : CP_TSPAN_RUNNABLE,
+                 0, v->start, v->end - v->start, 0, 0, 0);
+        }
     }
     /* lanes: threads by tid */
     size_t nth = b.n_th;
@@ -535,6 +535,7 @@ out:
     free(b.cpts);
     free(b.cpt_lane);
     free(lane_of);
+    cp_tsched_free(b.sched);
     if (r < 0)
         cp_tmodel_free(m);
     return r;
