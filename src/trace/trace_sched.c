@@ -310,22 +310,32 @@ static int walk_precise(struct th *t)
                 t0, end);
 }
 
-/* The call a BLOCKED interval's thread was waiting in: the wait that
- * began at or before the switch-out and had not ended. */
+/*
+ * The call a BLOCKED interval's thread was waiting in: the wait that
+ * overlaps it and began last before it ended (a thread off the CPU
+ * starts no new wait, so that is the one it switched out in, or, for an
+ * inferred first stretch, the one it woke from), else the overlapping
+ * wait that ends last. Blocks are sorted by start; one pass.
+ */
 static void reasons(struct th *t)
 {
     size_t j = 0;
-    const struct rec *best = NULL;
+    const struct rec *last = NULL, *far = NULL;
     for (size_t i = 0; i < t->n_iv; i++) {
         struct cp_tsched_iv *v = &t->iv[i];
         if (v->state != CP_TSCHED_BLOCKED || v->reason)
             continue;
-        for (; j < t->n && t->r[j].ts <= v->start; j++) {
-            if (t->r[j].type == R_BLOCK && (!best || t->r[j].end > best->end))
-                best = &t->r[j];
+        for (; j < t->n && t->r[j].ts < v->end; j++) {
+            if (t->r[j].type != R_BLOCK)
+                continue;
+            last = &t->r[j];
+            if (!far || last->end > far->end)
+                far = last;
         }
-        if (best && best->end > v->start)
-            v->reason = best->arg;
+        if (last && last->end > v->start)
+            v->reason = last->arg;
+        else if (far && far->end > v->start)
+            v->reason = far->arg;
     }
 }
 
