@@ -33,6 +33,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -651,6 +652,109 @@ static uintptr_t call_address(const char *call)
     return a;
 }
 
+/*
+ * cprof's own code in a stack: a running thread interrupted inside an
+ * interposer (before it publishes its call or after it leaves it: the
+ * hooks, their clock reads, the errno they save and restore) or blocked in
+ * a real call reached through an interposer that did not publish. Left
+ * as it is, such a sample showed cprof's internals, or libc functions they
+ * call, as the leaf: `__GI___errno_location` (dispatch_wait saving errno),
+ * `__rdtsc`, `on_enter`, on top of the interposer's frame, and once such
+ * a stack became a thread's last running stack it stood in for every tick
+ * the thread did not answer (23% of one program's samples). The program
+ * is in the call it made: the stack is folded to read as that call
+ * (`write` in libc) on top of its caller, and what the real function
+ * itself was running (its own frames, e.g. __lll_lock_wait under
+ * pthread_mutex_lock) is kept.
+ *
+ * Only when libcprof is a shared object of its own: linked into the
+ * executable, its range would be the program's. Sampler thread only.
+ */
+static uintptr_t own_lo, own_hi;
+static bool own_known;
+
+static int own_range_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    uintptr_t me = (uintptr_t)arg;
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X) || me < lo ||
+            me >= lo + ph->p_memsz)
+            continue;
+        /* the first object listed is the executable */
+        if (info->dlpi_name && info->dlpi_name[0]) {
+            own_lo = lo;
+            own_hi = lo + ph->p_memsz;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static bool is_own(uintptr_t pc)
+{
+    if (!own_known) {
+        own_known = true;
+        dl_iterate_phdr(own_range_cb, (void *)(uintptr_t)&is_own);
+    }
+    return pc >= own_lo && pc < own_hi;
+}
+
+static uintptr_t call_address(const char *call);
+
+/* The exported function containing pc (a return address unless leaf),
+ * with its start, or NULL. */
+static const char *symbol_at(uintptr_t pc, bool leaf, uintptr_t *start)
+{
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    uintptr_t a = leaf ? pc : pc - 1;
+
+    if (!dladdr1((void *)a, &info, (void **)&sym, RTLD_DL_SYMENT) ||
+        !info.dli_sname || !info.dli_saddr || !sym)
+        return NULL;
+    /* dladdr names the nearest symbol below: a static function after it
+     * would take its name */
+    if (a < (uintptr_t)info.dli_saddr ||
+        a >= (uintptr_t)info.dli_saddr + sym->st_size)
+        return NULL;
+    *start = (uintptr_t)info.dli_saddr;
+    return info.dli_sname;
+}
+
+static int fold_own(uintptr_t *pcs, int n)
+{
+    int j = -1, k = -1;
+    uintptr_t real = 0, start;
+    const char *name;
+
+    for (int i = 0; i < n && j < 0; i++) {
+        if (!is_own(pcs[i]))
+            continue;
+        name = symbol_at(pcs[i], i == 0, &start);
+        /* an interposer: libc (or the next object) has the real one */
+        if (name && (real = call_address(name)) != 0)
+            j = i;
+    }
+    if (j < 0)
+        return n;
+    /* the real function among the frames it called, outermost first */
+    for (int i = j - 1; i >= 0 && k < 0; i--) {
+        if (!is_own(pcs[i]) && symbol_at(pcs[i], i == 0, &start) &&
+            start == real)
+            k = i;
+    }
+    if (k < 0) {
+        /* in cprof's hooks (or what they called): the call itself */
+        pcs[0] = real;
+        k = 0;
+    }
+    memmove(pcs + k + 1, pcs + j + 1, (size_t)(n - j - 1) * sizeof *pcs);
+    return n - (j - k);
+}
+
 /* Unwind a thread inside an interposed call from its published frame. */
 static void unwind_call(struct wthread *t, const struct cp_wall_pub *pub)
 {
@@ -723,21 +827,27 @@ static void take_answer(struct wthread *t, struct cp_wall_slot *s)
     /*
      * A thread on a CPU answers within 10 us of user time (a perf
      * trigger) or at its next kernel tick (a timer). A later answer comes
-     * from a thread that waited for a CPU and answered where it resumed,
-     * which is not where it was at the tick (a loop bounded by the clock
-     * may be past its end by then); an answer after an interposed call
-     * (its seq moved) is where the thread is after that call. Either way
-     * its last running stack stands in, and this one is not kept.
+     * from a thread that waited for a CPU, or slept in a call, and
+     * answered where it resumed, which is not where it was at the tick (a
+     * loop bounded by the clock may be past its end by then): its last
+     * running stack stands in, and this one is not kept.
+     *
+     * An answer in time after interposed calls (its seq moved: a thread
+     * making many short calls, whose user time is mostly between them)
+     * is kept: it is where the thread runs between those calls. Refusing
+     * it left such a thread on the one stack it answered first, which
+     * then stood in for all its running ticks however long ago it was
+     * taken (2.7 s of a 3 s ping-pong thread on one stale stack).
      */
-    if (t->run_n && (s->aseq != t->arm_seq ||
-                     s->ans_ns - t->arm_ns > (t->perf_fd >= 0
-                                                  ? CP_WALL_LATE_PERF_NS
-                                                  : CP_WALL_LATE_TIMER_NS))) {
+    if (t->run_n && s->ans_ns - t->arm_ns > (t->perf_fd >= 0
+                                                 ? CP_WALL_LATE_PERF_NS
+                                                 : CP_WALL_LATE_TIMER_NS)) {
         atomic_store(&s->state, CP_WSLOT_FREE);
         emit_unanswered(t);
         return;
     }
     memcpy(t->run_pcs, s->pcs, (size_t)n * sizeof *t->run_pcs);
+    n = fold_own(t->run_pcs, n);
     t->run_n = n;
     t->run_truncated = s->truncated;
     t->run_cpu = s->acpu;
@@ -868,6 +978,7 @@ static enum sc read_proc(struct wthread *t)
         size_t got = copy_stack(t, sp, &at);
         t->n = cp_unwind_copy(&regs, 0, at, got, t->pcs, CP_MAX_STACK_DEPTH,
                               &t->truncated);
+        t->n = fold_own(t->pcs, t->n);
         /* the thread did not run while we copied: the copy is whole */
         cpu1 = thread_cpu_ns(t->tid);
         if (cpu1 == cpu0)
@@ -918,14 +1029,16 @@ static void sample_thread(struct wthread *t, int64_t dt, int64_t now)
             atomic_fetch_add_explicit(&st_cached, 1, memory_order_relaxed);
         } else {
             unwind_call(t, &pub);
-            if (!cp_wallsig_same(t->slot, pub.seq)) {
-                /* it left the call while we copied: next tick */
-                t->kind = W_NEW;
-                t->pend_count += count;
-                t->pend_ns += ns;
-                return;
-            }
-            t->kind = W_CALL;
+            /* It left the call while we copied (a thread making many
+             * short calls). It was in the call at the tick: the sample
+             * is that call's. The copy is a few microseconds late, but
+             * the caller's frames above its stack pointer change only
+             * when the caller returns, and the unwinder checks every
+             * return address. Not cached: next tick unwinds again.
+             * (Deferring the weight to the thread's next answer lost it
+             * when no answer came, and called it running when one did:
+             * a ping-pong thread lost a third of its samples.) */
+            t->kind = cp_wallsig_same(t->slot, pub.seq) ? W_CALL : W_NEW;
             t->call_seq = pub.seq;
             t->call = pub.call;
             t->cpu = pub.cpu;
