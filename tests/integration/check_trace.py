@@ -396,6 +396,100 @@ def check_kill9(a):
          "%d" % (a.seconds, size, regions, r2))
 
 
+def state_lanes(doc):
+    """Per tid, the intervals of its lane in the JSON's "Thread states"
+    process: (state, begin ns, end ns) since the trace's start."""
+    ev = doc["traceEvents"]
+    pids = {e["pid"] for e in ev if e["ph"] == "M" and
+            e["name"] == "process_name" and
+            e["args"]["name"].startswith("Thread states")}
+    out = {}
+    for e in ev:
+        if e["ph"] == "X" and e.get("cat") == "sched" and e["pid"] in pids:
+            b = round(e["ts"] * 1000)
+            out.setdefault(e["tid"], []).append(
+                (e["name"], b, b + round(e["dur"] * 1000)))
+    for v in out.values():
+        v.sort(key=lambda x: x[1])
+    return out
+
+
+def check_sched(a):
+    """Threads that spin all their life: the summary, the JSON and the
+    Perfetto export (one shared interval tracker) account for all of it,
+    from the thread's start to its exit, and agree with each other."""
+    d = tempfile.mkdtemp(prefix="trs-")
+    trace = os.path.join(d, "t.trace")
+    p = run([prog("trace_flood"), trace, str(a.seconds), str(a.rate),
+             str(a.threads)], timeout=a.seconds * 10 + 120)
+    res = json.loads(p.stdout)
+    s = summary(trace)
+    by_tid = {t["tid"]: t for t in s["threads"]}
+    doc = json_trace(trace, os.path.join(d, "t.json"))
+    lanes = state_lanes(doc)
+    exits = {e["tid"]: round(e["ts"] * 1000) for e in doc["traceEvents"]
+             if e["ph"] == "i" and e["name"] == "thread exit"}
+    cprof_trace("-perfetto=" + os.path.join(d, "t.pftrace"), trace)
+    _, slices = decode_perfetto(os.path.join(d, "t.pftrace"))
+    for t in s["threads"]:
+        life = t["end_ns"] - t["begin_ns"]
+        check(t["running_ns"] + t["runnable_ns"] + t["blocked_ns"] == life,
+              "tid %d: running + runnable + blocked = %d ns, its life in "
+              "the trace %d ns" % (t["tid"], t["running_ns"] +
+                                   t["runnable_ns"] + t["blocked_ns"], life))
+    for w in res["threads"]:
+        t = by_tid.get(w["tid"])
+        if not check(t is not None, "thread %s missing" % w["name"]):
+            continue
+        life = t["end_ns"] - t["begin_ns"]
+        on = t["running_ns"] + t["runnable_ns"]
+        check(life >= a.seconds * 1e9 * 0.95,
+              "%s spun %.3f s, its life in the trace is %.3f s" %
+              (w["name"], a.seconds, life / 1e9))
+        check(on >= 0.9 * life,
+              "%s spun all its life, the summary has it on or waiting for "
+              "a CPU %.1f%% of it" % (w["name"], 100.0 * on / max(life, 1)))
+        note("%s: life %.3f s, running %.3f s + runnable %.3f s = %.2f%%, "
+             "blocked %.3f ms, %s" %
+             (w["name"], life / 1e9, t["running_ns"] / 1e9,
+              t["runnable_ns"] / 1e9, 100.0 * on / max(life, 1),
+              t["blocked_ns"] / 1e6,
+              "precise" if t["precise"] else "estimated"))
+        if not t["precise"]:
+            note("%s: no context-switch records here: JSON/Perfetto state "
+                 "lanes not checked" % w["name"])
+            continue
+        iv = lanes.get(w["tid"], [])
+        if not check(iv, "%s: no state lane in the JSON" % w["name"]):
+            continue
+        # the first stretch (before the first switch-out) and the last
+        # (to the exit) are there, and nothing after the exit
+        check(iv[0][1] == t["begin_ns"],
+              "%s: the JSON's first state begins at %d ns, the thread at "
+              "%d ns" % (w["name"], iv[0][1], t["begin_ns"]))
+        check(iv[-1][2] == t["end_ns"],
+              "%s: the JSON's last state ends at %d ns, the thread at %d ns"
+              % (w["name"], iv[-1][2], t["end_ns"]))
+        if w["tid"] in exits:
+            check(abs(iv[-1][2] - exits[w["tid"]]) <= 1,
+                  "%s: the last state ends at %d ns, the thread exited at "
+                  "%d ns" % (w["name"], iv[-1][2], exits[w["tid"]]))
+        gaps = sum(max(0, y[1] - x[2]) for x, y in zip(iv, iv[1:]))
+        check(gaps <= len(iv), "%s: the JSON's states leave %d ns of its "
+              "life uncovered" % (w["name"], gaps))
+        for st in ("running", "runnable", "blocked"):
+            tot = sum(e - b for n, b, e in iv if n == st)
+            check(abs(tot - t[st + "_ns"]) <= len(iv),
+                  "%s: %s %d ns in the JSON, %d ns in the summary" %
+                  (w["name"], st, tot, t[st + "_ns"]))
+            pf = sum(e - b for n, b, e, _ in
+                     slices.get(0x200000000 + w["tid"], [])
+                     if n.split(" ")[0] == st)
+            check(pf == t[st + "_ns"],
+                  "%s: %s %d ns in the Perfetto export, %d ns in the "
+                  "summary" % (w["name"], st, pf, t[st + "_ns"]))
+
+
 def pprof_top(path):
     p = run(["go", "tool", "pprof", "-top", "-nodecount=200", path],
             timeout=120)
@@ -524,7 +618,7 @@ def main():
         return SKIP
     {"regions": check_regions, "flood": check_flood, "kill9": check_kill9,
      "block": check_block, "endpoint": check_endpoint,
-     "simple": check_simple}[a.check](a)
+     "simple": check_simple, "sched": check_sched}[a.check](a)
     if failures:
         print("%d check(s) failed" % len(failures))
         return 1

@@ -46,6 +46,8 @@ cp_trace_test(flood_10M_per_s_1s 120 flood --seconds 1 --rate 10000000
 cp_trace_test(flood_10M_per_s_5s 300 LONG flood --seconds 5 --rate 10000000
   --threads 2)
 cp_trace_test(kill9_readable_prefix 120 kill9 --seconds 1)
+cp_trace_test(sched_intervals_cover_life 120 sched --seconds 1
+  --rate 1000000 --threads 2)
 cp_trace_test(blocking_calls_and_pprof 180 block)
 cp_trace_test(endpoint_trace_1s 120 endpoint)
 cp_trace_test(example_simple_trace_out 180 simple)
