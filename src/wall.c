@@ -755,6 +755,16 @@ static int fold_own(uintptr_t *pcs, int n)
     return n - (j - k);
 }
 
+/* Whether all of a non-empty stack is cprof's own code. */
+static bool only_own(const uintptr_t *pcs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!is_own(pcs[i]))
+            return false;
+    }
+    return n > 0 && own_hi;
+}
+
 /* Unwind a thread inside an interposed call from its published frame. */
 static void unwind_call(struct wthread *t, const struct cp_wall_pub *pub)
 {
@@ -842,6 +852,13 @@ static void take_answer(struct wthread *t, struct cp_wall_slot *s)
     if (t->run_n && s->ans_ns - t->arm_ns > (t->perf_fd >= 0
                                                  ? CP_WALL_LATE_PERF_NS
                                                  : CP_WALL_LATE_TIMER_NS)) {
+        atomic_store(&s->state, CP_WSLOT_FREE);
+        emit_unanswered(t);
+        return;
+    }
+    if (only_own(s->pcs, n)) {
+        /* a walk that stopped inside cprof (seen at the `ret` of a hook):
+         * every real stack ends in the program's or libc's frames */
         atomic_store(&s->state, CP_WSLOT_FREE);
         emit_unanswered(t);
         return;

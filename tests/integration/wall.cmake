@@ -13,7 +13,7 @@ set(CP_WALL_OUT ${CMAKE_BINARY_DIR}/tests/wall)
 set(CP_WALL_CHECK ${CMAKE_CURRENT_LIST_DIR}/check_wall.py)
 file(MAKE_DIRECTORY ${CP_WALL_OUT})
 
-foreach(p lock half stress api)
+foreach(p lock half stress api syscalls)
   add_executable(wall_${p} ${CP_WALL_SRC}/wall_${p}.c)
   target_link_libraries(wall_${p} PRIVATE Threads::Threads ${CMAKE_DL_LIBS})
   if(CPROF_SANITIZE)
@@ -56,3 +56,15 @@ cp_wall_test(stress_32_threads_5s 300 stress --seconds 5)
 cp_wall_test(stress_32_threads_60s 900 LONG stress --seconds 60)
 cp_wall_test(run_wall_hz 120 run)
 cp_wall_test(api_profile_write 120 api)
+
+# The leaf of threads in system calls: blocked ones read as their call on
+# the program's function, busy ones never show cprof's interposer frames
+# (wall_leaf.py, progs/wall_syscalls.c).
+foreach(trig perf timer)
+  add_test(NAME wall/leaf_syscalls_${trig}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/wall_leaf.py
+            --seconds 3 --hz 200 --trigger ${trig})
+  set_tests_properties(wall/leaf_syscalls_${trig} PROPERTIES
+    LABELS "integration;wall" TIMEOUT 120 SKIP_RETURN_CODE 77
+    ENVIRONMENT "${CP_TEST_ENV}")
+endforeach()
