@@ -21,15 +21,32 @@ command -v npm >/dev/null 2>&1 || skip "npm is not installed (scripts/deps.sh ch
 
 npmdir=$out/npm
 mkdir -p "$npmdir"
+# One attempt per ctest run: when the registry cannot be reached, the
+# next scenarios fail at once with the first one's reason instead of each
+# waiting out npm's retries (12 scenarios x 75 s).
 (
     flock 9
     if [ ! -f "$npmdir/node_modules/playwright-core/package.json" ] ||
         ! cmp -s "$here/package-lock.json" "$npmdir/package-lock.json"; then
+        if [ -f "$npmdir/.failed" ] &&
+            [ $(( $(date +%s) - $(stat -c %Y "$npmdir/.failed") )) -lt 900 ]; then
+            cat "$npmdir/.failed"
+            exit 1
+        fi
         cp "$here/package.json" "$here/package-lock.json" "$npmdir/" &&
             cd "$npmdir" && npm_config_cache="$npmdir/.cache" \
-            npm ci --no-audit --no-fund --loglevel=error
+            npm ci --no-audit --no-fund --loglevel=error \
+                --fetch-retries=1 --fetch-retry-maxtimeout=15000 \
+                >"$npmdir/.npm.log" 2>&1
+        rc=$?
+        cat "$npmdir/.npm.log"
+        if [ $rc -ne 0 ]; then
+            { echo "(npm ci failed a moment ago:)"; tail -n 5 "$npmdir/.npm.log"; } >"$npmdir/.failed"
+            exit 1
+        fi
+        rm -f "$npmdir/.failed"
     fi
-) 9>"$npmdir/.lock" || { echo "FAIL: npm ci could not install playwright-core (see above)"; exit 1; }
+) 9>"$npmdir/.lock" || { echo "FAIL: npm ci could not install playwright-core from the npm registry (see above)"; exit 1; }
 
 # trace-* scenarios are the trace viewer's (trace_test.js)
 case ${1:-} in trace-*) script=trace_test.js ;; *) script=webui_test.js ;; esac
