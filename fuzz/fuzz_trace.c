@@ -3,8 +3,8 @@
  * fuzz_trace.c - libFuzzer target for the execution trace reader
  * (src/trace/trace_read.c): any input opens with a sentence or reads as a
  * trace, and every event it yields refers only to strings, stacks and
- * symbols that resolve (or resolve to "" / nothing), never a crash, leak
- * or hang. Seeds: fuzz/corpus/trace/ (real traces, whole and cut, and
+ * symbols that resolve (or resolve to "" / nothing), its scheduling
+ * intervals cover every thread's life, never a crash, leak or hang. Seeds: fuzz/corpus/trace/ (real traces, whole and cut, and
  * synthetic ones from mkcorpus_trace.py).
  */
 #include <stddef.h>
@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "trace/trace_read.h"
+#include "trace/trace_sched.h"
 
 static int visit(const struct cp_trace_event *e, void *arg)
 {
@@ -57,6 +58,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cp_trace_info_at(t, i, &k, &v);
         if (!k || !v)
             abort();
+    }
+    /* the scheduling intervals every export uses: each thread's life
+     * covered exactly, whatever order and damage the records come in */
+    struct cp_tsched *s;
+    if (cp_tsched_build(t, &s) == 0) {
+        for (size_t i = 0; i < cp_tsched_count(s); i++) {
+            const struct cp_tsched_thread *th = cp_tsched_at(s, i);
+            if (th->running + th->runnable + th->blocked !=
+                th->end - th->begin)
+                abort();
+        }
+        cp_tsched_free(s);
     }
     (void)cp_trace_end_ns(t);
     (void)cp_trace_truncated(t);

@@ -6,11 +6,13 @@
  * no names, clocks, the error helpers and cp_tls.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <time.h>
 
 #include "api.h"
+#include "cp_lock.h"
 #include "cpu.h"
 #include "sigsafe.h"
 #include "symcache.h"
@@ -65,4 +67,21 @@ int64_t cp_realtime_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* cprof's own locking (cp_lock.h): sync.c's, which resolves glibc's
+ * through its interposers, is not linked here */
+int cp_mutex_lock(pthread_mutex_t *m)
+{
+    return pthread_mutex_lock(m);
+}
+
+int cp_mutex_trylock(pthread_mutex_t *m)
+{
+    return pthread_mutex_trylock(m);
+}
+
+int cp_mutex_unlock(pthread_mutex_t *m)
+{
+    return pthread_mutex_unlock(m);
 }
