@@ -28,6 +28,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -36,6 +37,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -1258,6 +1260,47 @@ CP_EXPORT void cprof_heap_set_rate(size_t bytes)
 static char *heap_file;  /* CPROF_HEAP */
 static bool heap_leaks;  /* CPROF_HEAP_LEAKS=1 */
 
+/*
+ * The leak report goes to fd 2 as it is at exit. Programs built on
+ * gnulib (coreutils and many GNU tools) close stderr from their own
+ * atexit handler, which runs before cprof's hooks: for them the report
+ * goes to a copy of stderr taken at start, if that copy still refers to
+ * the same file (a program that closes every descriptor may have reused
+ * the number for something else). Close-on-exec, high-numbered, and only
+ * taken when the report is asked for.
+ */
+static int leak_fd = -1;
+static dev_t leak_dev;
+static ino_t leak_ino;
+
+static void leak_fd_save(void)
+{
+    struct stat st;
+    int fd = fcntl(2, F_DUPFD_CLOEXEC, 100);
+
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) < 0) {
+        close(fd);
+        return;
+    }
+    leak_fd = fd;
+    leak_dev = st.st_dev;
+    leak_ino = st.st_ino;
+}
+
+static int leak_fd_now(void)
+{
+    struct stat st;
+
+    if (fcntl(2, F_GETFD) >= 0 || leak_fd < 0)
+        return 2;
+    if (fstat(leak_fd, &st) < 0 || st.st_dev != leak_dev ||
+        st.st_ino != leak_ino)
+        return -1;
+    return leak_fd;
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
     size_t a = strlen(s), b = strlen(suffix);
@@ -1283,8 +1326,11 @@ static void heap_at_exit(void)
         cp_dynbuf_free(&b);
         free(path);
     }
-    if (heap_leaks)
-        cp_heap_leak_report(2);
+    if (heap_leaks) {
+        int fd = leak_fd_now();
+        if (fd >= 0)
+            cp_heap_leak_report(fd);
+    }
     cp_tls.in_cprof--;
 }
 
@@ -1317,8 +1363,10 @@ void cp_heap_init_from_env(void)
     }
     s = cp_getenv("CPROF_HEAP_LEAKS");
     if (s && *s) {
-        if (!strcmp(s, "1"))
+        if (!strcmp(s, "1")) {
             heap_leaks = true;
+            leak_fd_save();
+        }
         else if (strcmp(s, "0"))
             cp_env_bad("CPROF_HEAP_LEAKS", s, "not 0 or 1",
                        "the leak report");

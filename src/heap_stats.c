@@ -133,7 +133,7 @@ int cp_heap_memstats_format(struct cp_dynbuf *o,
     LINE("# HeapArena = %lld (bytes malloc got with brk and arena mmaps: "
          "mallinfo2 arena)\n",
          (long long)r->arena);
-    LINE("# HeapMmap = %lld (bytes in blocks malloc mmap'd one by one: "
+    LINE("# Mmap = %lld (bytes in blocks malloc mmap'd one by one: "
          "mallinfo2 hblkhd, %lld blocks)\n",
          (long long)r->hblkhd, (long long)r->hblks);
     LINE("# HeapFreeChunks = %lld (free chunks in the arenas: mallinfo2 "
