@@ -430,9 +430,18 @@ def t_half(a):
                           "CPROF_WALL_TRIGGER": a.trigger}),
             timeout=a.seconds * 3 + 60)
     t = truth(r.stdout)
+    missed = 0.0
     for line in r.stderr.splitlines():
         if line.startswith("cprof: wall "):
             note(line)
+            m = re.search(r"ticks (\d+) late (\d+)", line)
+            if m and int(m.group(1)) + int(m.group(2)) > 0:
+                missed = int(m.group(2)) / (int(m.group(1)) + int(m.group(2)))
+    # Ticks the sampler missed (it ran a period or more late: the CPUs
+    # were busy) are most often the running ones (a running thread is
+    # what kept the sampler off the CPU); they can move a share by at
+    # most their own fraction.
+    tol = 0.05 + missed
     check(t["eintr"] == 0, "%d waits returned EINTR" % t["eintr"])
     check(t["short_waits"] == 0, "%d sleeps were cut short (shortest at "
           "%.4f of what it asked)" % (t["short_waits"], t["worst_ratio"]))
@@ -457,9 +466,10 @@ def t_half(a):
         note("half-%d: %d samples, %.2f s; running %.1f%% (the program "
              "measured %.1f%%)" % (i, cnt, tot / 1e9, 100 * share,
                                   100 * want_run))
-        check(abs(share - want_run) <= 0.05,
-              "half-%d running %.1f%%, measured %.1f%% (+-5 points)" % (
-                  i, 100 * share, 100 * want_run))
+        check(abs(share - want_run) <= tol,
+              "half-%d running %.1f%%, measured %.1f%% (+-%.1f points: 5 "
+              "and the %.1f%% of ticks the sampler missed)" % (
+                  i, 100 * share, 100 * want_run, 100 * tol, 100 * missed))
         check(run_ns + blk_ns == tot, "half-%d: samples without a state"
               % i)
         # a sample per tick, a period each: the thread lived `seconds`
