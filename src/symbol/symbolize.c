@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "profile/dynbuf.h"
+#include "symbol/demangle.h"
 #include "symbol/sym_int.h"
 #include "symbol/symbolize.h"
 
@@ -364,7 +365,14 @@ static struct sym_str *intern(struct cp_symbolizer *s, const char *str)
     return sym_intern(&s->strs, &s->arena, str, strlen(str));
 }
 
-/* The human name for a linker name: demangled once, then cached. */
+/*
+ * The human name for a linker name, computed once and cached: demangled,
+ * then simplified to the form go tool pprof shows by default
+ * ("std::vector::operator[]", see demangle.h). go tool pprof keeps a name
+ * that differs from system_name as already demangled, so this is what
+ * every viewer shows; the mangled system_name keeps the full form within
+ * reach (go tool pprof -symbolize=demangle=full, c++filt).
+ */
 static const struct sym_str *human_name(struct cp_symbolizer *s,
                                         struct sym_str *sys)
 {
@@ -372,7 +380,10 @@ static const struct sym_str *human_name(struct cp_symbolizer *s,
         return NULL;
     if (!sys->demangled) {
         char *d = sym_demangle(&s->dem, sys->s);
-        const struct sym_str *h = d ? intern(s, d) : NULL;
+        char *simple = d ? cp_sym_simplify(d, CP_SYM_DEMANGLED) : NULL;
+        const char *best = simple ? simple : d;
+        const struct sym_str *h = best ? intern(s, best) : NULL;
+        free(simple);
         free(d);
         sys->demangled = h ? h : sys;
     }
@@ -398,7 +409,10 @@ static bool is_cxx(Dwarf_Die *die)
 /*
  * A C++ function DWARF gives no linkage name (lambdas, some inlined
  * members): qualify its DW_AT_name with the scopes around its declaration,
- * "main::<lambda(int)>::operator()" rather than a bare "operator()".
+ * "main::operator()" rather than a bare "operator()", in the simplified
+ * form human_name gives linkage names: no template arguments, and an
+ * enclosing function written "outer()" as pprof writes it (GCC mangles
+ * main's local names without parameters, so "main" stays bare).
  * dwarf_getscopes_die walks the unit from the top, so this runs once per
  * function DIE (fninfo caches it), and only for such names.
  */
@@ -445,7 +459,10 @@ static struct sym_str *qualified(struct cp_symbolizer *s, Dwarf_Die *die,
         }
         if (!part)
             continue;
-        int w = snprintf(buf + len, sizeof(buf) - len, "%s::", part);
+        bool fn = dwarf_tag(&scopes[i]) == DW_TAG_subprogram &&
+                  strcmp(part, "main") != 0;
+        int w = snprintf(buf + len, sizeof(buf) - len, "%s%s::", part,
+                         fn ? "()" : "");
         if (w < 0 || (size_t)w >= sizeof(buf) - len) {
             len = 0; /* absurdly deep: keep the plain name */
             break;
@@ -453,12 +470,17 @@ static struct sym_str *qualified(struct cp_symbolizer *s, Dwarf_Die *die,
         len += (size_t)w;
     }
     free(scopes);
-    if (!len)
-        return NULL;
     int w = snprintf(buf + len, sizeof(buf) - len, "%s", plain);
     if (w < 0 || (size_t)w >= sizeof(buf) - len)
         return NULL;
-    return intern(s, buf);
+    /* DWARF names template instances with their arguments
+     * ("Grid<double, 64>"); pprof's form has none */
+    char *simple = cp_sym_simplify(buf, CP_SYM_SCOPED);
+    if (!len && !simple)
+        return NULL; /* nothing to add to the plain name */
+    struct sym_str *q = intern(s, simple ? simple : buf);
+    free(simple);
+    return q;
 }
 
 static const struct sym_fninfo *fninfo(struct cp_symbolizer *s,

@@ -337,18 +337,23 @@ static void test_cxx(void **state)
     add_exec_maps(s, &r);
     struct cp_sym_frame f[8];
     assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 1);
-    check_frame(&f[0], "ns::Widget::spin(int)", "sym_cxx.cc",
+    /* names in the form go tool pprof gives them by default (no
+     * parameters, template arguments or return type: demangle.h); the
+     * mangled name keeps the rest */
+    check_frame(&f[0], "ns::Widget::spin", "sym_cxx.cc",
                 mark("sym_cxx.cc", "cxx_call"), mark("sym_cxx.cc", "cxx_decl"));
     assert_string_equal(f[0].system_name, "_ZN2ns6Widget4spinEi");
     assert_int_equal(cp_sym_lookup(s, r.slot[1] - 1, f, 8), 1);
-    check_frame(&f[0], "int ns::twice<int>(int)", "sym_cxx.cc",
+    check_frame(&f[0], "ns::twice", "sym_cxx.cc",
                 mark("sym_cxx.cc", "cxx_tmpl_call"), -1);
     assert_string_equal(f[0].system_name, "_ZN2ns5twiceIiEET_S1_");
     assert_int_equal(cp_sym_lookup(s, r.slot[2] - 1, f, 8), 1);
-    /* gcc: main::{lambda(int)#1}::operator()(int) const; clang names the
-     * closure main::$_0 */
+    /* gcc: main::{lambda(int)#1}::operator(); clang names the closure
+     * main::$_0 */
     assert_int_equal(strncmp(f[0].function, "main::", 6), 0);
-    assert_non_null(strstr(f[0].function, "::operator()(int) const"));
+    size_t fl = strlen(f[0].function);
+    assert_true(fl > 12);
+    assert_string_equal(f[0].function + fl - 12, "::operator()");
     assert_int_equal(strncmp(f[0].system_name, "_Z", 2), 0);
     assert_int_equal(f[0].line, mark("sym_cxx.cc", "cxx_lambda_call"));
     cp_sym_destroy(s);
@@ -363,7 +368,8 @@ static void test_cxx_inline(void **state)
     add_exec_maps(s, &r);
     struct cp_sym_frame f[8];
     assert_int_equal(cp_sym_lookup(s, r.slot[0] - 1, f, 8), 2);
-    check_frame(&f[0], "app::Acc::Acc(int)", "sym_cxx_inline.cc",
+    /* an inlined frame's linkage name is simplified like any other */
+    check_frame(&f[0], "app::Acc::Acc", "sym_cxx_inline.cc",
                 mark("sym_cxx_inline.cc", "acc_call"),
                 mark("sym_cxx_inline.cc", "acc_decl"));
     check_frame(&f[1], "main", "sym_cxx_inline.cc",
@@ -371,9 +377,11 @@ static void test_cxx_inline(void **state)
     /* the lambda's DWARF has no linkage name: qualified by its scopes */
     assert_int_equal(cp_sym_lookup(s, r.slot[1] - 1, f, 8), 2);
     /* gcc: main::operator(); clang keeps a linkage name
-     * (main::$_0::operator()(int) const) */
+     * (main::$_0::operator()) */
     assert_int_equal(strncmp(f[0].function, "main::", 6), 0);
-    assert_non_null(strstr(f[0].function, "operator()"));
+    size_t fl = strlen(f[0].function);
+    assert_true(fl > 12);
+    assert_string_equal(f[0].function + fl - 12, "::operator()");
     assert_string_equal(base(f[0].file), "sym_cxx_inline.cc");
     assert_int_equal(f[0].line, mark("sym_cxx_inline.cc", "lambda_call"));
     check_frame(&f[1], "main", "sym_cxx_inline.cc",
@@ -865,7 +873,7 @@ static void test_profile_many(void **state)
     bool spin = false;
     for (size_t i = 0; i < p.n_functions; i++)
         spin |= strcmp(cp_profile_string(&p, p.functions[i].name),
-                       "ns::Widget::spin(int)") == 0;
+                       "ns::Widget::spin") == 0;
     assert_true(spin);
     cp_sym_destroy(s);
     cp_profile_free(&p);
