@@ -125,6 +125,7 @@ class Profile:
         if data[:2] == b"\x1f\x8b":
             data = gzip.decompress(data)
         strings, types, samples, locs, funcs = [], [], [], {}, {}
+        maps = []
         self.comments, self.period = [], 0
         dst = 0
         for f, wt, v in _fields(data):
@@ -142,6 +143,9 @@ class Profile:
                         lab = dict((h, y) for h, _, y in _fields(x))
                         s["labels"].append(lab)
                 samples.append(s)
+            elif f == 3:
+                m = dict((g, x) for g, _, x in _fields(v))
+                maps.append((m.get(5, 0), m.get(6, 0)))
             elif f == 4:
                 lid, lines = 0, []
                 for g, _, x in _fields(v):
@@ -163,6 +167,8 @@ class Profile:
             elif f == 14:
                 dst = v
         self.strings = strings
+        # (file name, build ID) of every mapping
+        self.mappings = [(strings[f], strings[b]) for f, b in maps]
         self.types = [strings[t] for t, _ in types]
         self.default = strings[dst] if dst else ""
         self.comments = [strings[c] for c in self.comments]
@@ -405,6 +411,22 @@ def c_ctor(a):
     p, truth, _ = profiled("heap_ctor", [], 1)
     if p:
         expect_exact(p, truth)
+
+
+def c_dlopen(a):
+    """A site in a library that was dlopen'ed, then dlclose'd before the
+    profile was written at exit: exact counts, the function's name, and
+    the library's mapping with its build ID."""
+    lib = os.path.join(PROGS, "heap_dlopen_lib.so")
+    p, truth, _ = profiled("heap_dlopen", [lib], 1)
+    if not p:
+        return
+    expect_exact(p, truth)
+    maps = [m for m in p.mappings if m[0].endswith("heap_dlopen_lib.so")]
+    note("  mappings of the library: %s" % maps)
+    check(len(maps) == 1 and re.match(r"^[0-9a-f]{16,}$", maps[0][1]),
+          "no mapping with a build ID for the dlclose'd library: %s"
+          % p.mappings)
 
 
 def c_fork(a):
@@ -742,7 +764,8 @@ CHECKS = {"exact": c_exact, "ratio": c_ratio, "stat": c_stat,
           "churn": c_churn, "mixed": c_mixed, "cxx": c_cxx, "ctor": c_ctor,
           "fork": c_fork, "threads": c_threads, "leak": c_leak,
           "forms": c_forms, "valgrind": c_valgrind, "badenv": c_badenv,
-          "python": c_python, "shells": c_shells}
+          "python": c_python, "shells": c_shells,
+          "dlopen": c_dlopen}
 
 
 def main():
