@@ -27,6 +27,7 @@
 
 #include "cpu.h"
 #include "heap.h"
+#include "init.h"
 #include "modules.h"
 #include "sampler.h"
 #include "thread_reg.h"
@@ -55,6 +56,7 @@ static void child(void)
     cp_cpu_atfork_child();
     cp_modules_atfork_child();
     cp_cpu_primary_atfork_child();
+    cp_exit_hooks_atfork_child();
 }
 
 void cp_fork_init(void)

@@ -125,6 +125,12 @@ static void dump_stats(void)
 static void (*exit_hooks[MAX_EXIT_HOOKS])(void);
 static _Atomic int n_exit_hooks;
 static _Atomic int exit_ran;
+static _Atomic long hooks_pid; /* the process the hooks belong to */
+
+void cp_exit_hooks_atfork_child(void)
+{
+    atomic_store(&hooks_pid, (long)syscall(SYS_getpid));
+}
 
 int cp_on_exit(void (*fn)(void))
 {
@@ -139,6 +145,10 @@ int cp_on_exit(void (*fn)(void))
 
 static void run_exit_hooks(void)
 {
+    /* a vfork child (dash runs commands so) or a raw clone: the memory
+     * and the profiles are its parent's */
+    if ((long)syscall(SYS_getpid) != atomic_load(&hooks_pid))
+        return;
     if (atomic_exchange(&exit_ran, 1))
         return;
     for (int i = atomic_load(&n_exit_hooks) - 1; i >= 0; i--)
@@ -157,9 +167,15 @@ static void cpu_at_exit(void)
 
 typedef void exit_fn(int);
 
+/* glibc's, found in the constructor: a vfork child calling _exit must
+ * not run dlsym (its locks and error state are the parent's memory) */
+static exit_fn *real_exit_fns[2];
+
 __attribute__((noreturn)) static void exit_via(const char *name, int status)
 {
-    exit_fn *real = (exit_fn *)dlsym(RTLD_NEXT, name);
+    exit_fn *real = real_exit_fns[name[1] == 'E'];
+    if (!real)
+        real = (exit_fn *)dlsym(RTLD_NEXT, name);
     /* Inside a signal handler (a SIGTERM handler that calls _exit, say)
      * the interrupted code may hold malloc's or stdio's locks: writing
      * profiles there could hang the exit, so they are skipped. */
@@ -233,6 +249,9 @@ __attribute__((constructor)) static void cp_init(void)
 {
     char pid[24];
 
+    atomic_store(&hooks_pid, (long)syscall(SYS_getpid));
+    real_exit_fns[0] = (exit_fn *)dlsym(RTLD_NEXT, "_exit");
+    real_exit_fns[1] = (exit_fn *)dlsym(RTLD_NEXT, "_Exit");
     cp_reg_init();
     cp_fork_init();
     /* The process that first reads the variables owns FILE; any process

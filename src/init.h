@@ -41,6 +41,12 @@ void cp_env_bad(const char *name, const char *value, const char *why,
  */
 int cp_on_exit(void (*fn)(void));
 
+/* In a forked child (pthread_atfork): the exit hooks are now this
+ * process's. A vfork child (no atfork handlers run) that leaves with
+ * _exit shares the parent's memory: its hooks must not run, or they
+ * would write the parent's profiles as FILE.PID and mark them done. */
+void cp_exit_hooks_atfork_child(void);
+
 /* True once the constructor has finished. */
 bool cp_initialized(void);
 
