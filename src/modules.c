@@ -37,6 +37,10 @@ static size_t n_history, cap_history;
 static bool want_cfi;
 
 static _Atomic(struct cp_module_snapshot *) current;
+/* Handlers between loading `current` and counting themselves in its refs:
+ * the refresher waits for none to be there before it trusts refs == 0
+ * (else a handler could add to a snapshot just freed). */
+static _Atomic int pinning;
 _Atomic int cp_modules_stale;
 
 static uintptr_t page_down(uintptr_t a)
@@ -207,7 +211,15 @@ static int cmp_mod(const void *a, const void *b)
 
 static void snapshot_free_when_unused(struct cp_module_snapshot *old)
 {
-    /* Handlers hold a pin for microseconds; wait them out. */
+    /* Called after `old` left `current`: once no handler is between its
+     * load and its count, every handler that saw `old` is in its refs.
+     * Handlers hold a pin for microseconds; wait them out. */
+    for (int spins = 0; atomic_load(&pinning) != 0; spins++) {
+        if (spins < 100)
+            sched_yield();
+        else
+            usleep(100);
+    }
     for (int spins = 0; atomic_load(&old->refs) != 0; spins++) {
         if (spins < 100)
             sched_yield();
@@ -264,16 +276,14 @@ out:
 /* cprof: signal context (pin, unpin, find) */
 struct cp_module_snapshot *cp_modules_pin(void)
 {
-    for (;;) {
-        struct cp_module_snapshot *s = atomic_load(&current);
-        if (!s)
-            return NULL;
+    struct cp_module_snapshot *s;
+
+    atomic_fetch_add(&pinning, 1);
+    s = atomic_load(&current);
+    if (s)
         atomic_fetch_add(&s->refs, 1);
-        if (atomic_load(&current) == s)
-            return s;
-        /* Swapped while we pinned: the updater may be waiting on it. */
-        atomic_fetch_sub(&s->refs, 1);
-    }
+    atomic_fetch_sub(&pinning, 1);
+    return s;
 }
 
 void cp_modules_unpin(struct cp_module_snapshot *s)
