@@ -268,11 +268,12 @@ static const struct cp_snap_thread *find(const struct cp_snapshot *s,
     return NULL;
 }
 
-/* Whether one of t's frames is inside fn (within 256 bytes). */
+/* Whether one of t's frames is inside fn (within 1 KiB: under ASan the
+ * spinning loop ends 270 bytes in). */
 static bool has_frame(const struct cp_snap_thread *t, void *fn)
 {
     for (int i = 0; i < t->n; i++) {
-        if (t->pcs[i] >= (uintptr_t)fn && t->pcs[i] < (uintptr_t)fn + 256)
+        if (t->pcs[i] >= (uintptr_t)fn && t->pcs[i] < (uintptr_t)fn + 1024)
             return true;
     }
     return false;
