@@ -595,6 +595,19 @@ static struct sym_entry *resolve(struct cp_symbolizer *s, uint64_t addr)
      * had no name for it, the symbol table may */
     if (!fr[n - 1].function)
         symtab_name(s, m, maddr, &fr[n - 1]);
+    else if (fr[n - 1].system_name &&
+             strncmp(fr[n - 1].system_name, "_Z", 2) != 0 &&
+             strstr(fr[n - 1].function, "::")) {
+        /* a C++ function DWARF gives no linkage name (GCC's clones of
+         * lambdas): the symbol's mangled name says more than the scopes
+         * ("main::{lambda(int)#1}::operator()", not "main::operator()") */
+        struct cp_sym_frame sf = {0};
+        symtab_name(s, m, maddr, &sf);
+        if (sf.system_name && strncmp(sf.system_name, "_Z", 2) == 0) {
+            fr[n - 1].function = sf.function;
+            fr[n - 1].system_name = sf.system_name;
+        }
+    }
     if (n == 1 && !fr[0].function && !fr[0].file)
         goto out;
 
