@@ -349,6 +349,7 @@ void cp_modules_atfork_child(void)
      * never unpins: the child's next refresh (its CPU profile restarts as
      * FILE.PID right after this) would wait for it forever. Only the
      * forking thread exists here, and it is not inside a handler. */
+    atomic_store(&pinning, 0);
     if (s)
         atomic_store(&s->refs, 0);
 }
