@@ -191,7 +191,7 @@ static int64_t first_expiry(int tid)
     return 1 + (int64_t)(rng_next(&s) % (uint64_t)period_ns);
 }
 
-static int perf_open(int tid, int64_t first)
+int cp_perf_signal_open(int tid, uint64_t period_ns, int signo)
 {
     struct perf_event_attr a;
     struct f_owner_ex owner = {F_OWNER_TID, tid};
@@ -201,7 +201,7 @@ static int perf_open(int tid, int64_t first)
     a.size = sizeof a;
     a.type = PERF_TYPE_SOFTWARE;
     a.config = PERF_COUNT_SW_TASK_CLOCK;
-    a.sample_period = (uint64_t)(first > 0 ? first : period_ns);
+    a.sample_period = period_ns;
     a.disabled = 1;
     a.exclude_kernel = 1;
     a.exclude_hv = 1;
@@ -211,15 +211,21 @@ static int perf_open(int tid, int64_t first)
     if (fd < 0)
         return -errno;
     if (fcntl(fd, F_SETFL, O_ASYNC) < 0 ||
-        fcntl(fd, F_SETSIG, sample_signal) < 0 ||
+        fcntl(fd, F_SETSIG, signo) < 0 ||
         fcntl(fd, F_SETOWN_EX, &owner) < 0) {
         int e = errno;
         close(fd);
         return -e;
     }
+    return fd;
+}
+
+static int perf_open(int tid, int64_t first)
+{
     /* The handler sets the regular period at the first overflow (see
      * perf_first); the caller marks the fd ours (perf_fd_mark) first. */
-    return fd;
+    return cp_perf_signal_open(
+        tid, (uint64_t)(first > 0 ? first : period_ns), sample_signal);
 }
 
 static int arm_thread(struct cp_thread *t)

@@ -71,6 +71,12 @@ void cp_sampler_after_exec_failed(void);
 /* Forked child: close inherited perf fds, forget timers. */
 void cp_sampler_atfork_child(void);
 
+/* A perf task-clock event counting tid's user CPU time, disabled, that
+ * sends signo to tid itself at each overflow of period_ns (armed with
+ * PERF_EVENT_IOC_REFRESH): the CPU sampler's, the thread dump's and the
+ * wall-clock sampler's user-mode-only trigger. The fd or -errno. */
+int cp_perf_signal_open(int tid, uint64_t period_ns, int signo);
+
 /* Wake the drain thread early (set by cpu.c). */
 extern void (*cp_sampler_wake)(void);
 

@@ -152,32 +152,12 @@ struct cp_snapsig_slot *cp_snapsig_slot(int i)
 
 static int arm_perf(struct cp_snapsig_slot *s, int tid)
 {
-    struct perf_event_attr a;
-    struct f_owner_ex owner = {F_OWNER_TID, tid};
-    int fd;
-
-    memset(&a, 0, sizeof a);
-    a.size = sizeof a;
-    a.type = PERF_TYPE_SOFTWARE;
-    a.config = PERF_COUNT_SW_TASK_CLOCK;
     /* The kernel's floor for software hrtimer events is 10 us: the thread
      * answers after at most that much more CPU time, in user mode. */
-    a.sample_period = 10000;
-    a.disabled = 1;
-    a.exclude_kernel = 1;
-    a.exclude_hv = 1;
-    a.wakeup_events = 1;
-    fd = (int)syscall(SYS_perf_event_open, &a, tid, -1, -1,
-                      PERF_FLAG_FD_CLOEXEC);
+    int fd = cp_perf_signal_open(tid, 10000, snap_signal);
+
     if (fd < 0)
-        return -errno;
-    if (fcntl(fd, F_SETFL, O_ASYNC) < 0 ||
-        fcntl(fd, F_SETSIG, snap_signal) < 0 ||
-        fcntl(fd, F_SETOWN_EX, &owner) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
+        return fd;
     atomic_store(&s->fd, fd);
     /* enabled for exactly one overflow, then the kernel disables it */
     if (ioctl(fd, PERF_EVENT_IOC_REFRESH, 1) < 0) {

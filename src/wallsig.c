@@ -366,33 +366,9 @@ void cp_wallsig_release(int i)
 
 int cp_wallsig_perf_open(int tid)
 {
-    struct perf_event_attr a;
-    struct f_owner_ex owner = {F_OWNER_TID, tid};
-    int fd;
-
-    memset(&a, 0, sizeof a);
-    a.size = sizeof a;
-    a.type = PERF_TYPE_SOFTWARE;
-    a.config = PERF_COUNT_SW_TASK_CLOCK;
     /* The kernel's floor for software hrtimer events is 10 us: an armed
      * thread answers after at most that much more user CPU time. */
-    a.sample_period = 10000;
-    a.disabled = 1;
-    a.exclude_kernel = 1;
-    a.exclude_hv = 1;
-    a.wakeup_events = 1;
-    fd = (int)syscall(SYS_perf_event_open, &a, tid, -1, -1,
-                      PERF_FLAG_FD_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fcntl(fd, F_SETFL, O_ASYNC) < 0 ||
-        fcntl(fd, F_SETSIG, wall_signal) < 0 ||
-        fcntl(fd, F_SETOWN_EX, &owner) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    return fd;
+    return cp_perf_signal_open(tid, 10000, wall_signal);
 }
 
 int cp_wallsig_timer_open(int i, int tid, timer_t *out)
