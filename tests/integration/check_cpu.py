@@ -29,16 +29,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from cptest import (  # noqa: F401 (shared by the drivers)
+    BUILD, SANITIZED, LIB, SKIP, failures, fail, check, note, skip)
 
-BUILD = os.environ.get("CPROF_BUILD", "")
 SRC = os.environ.get("CPROF_SRC", "")
-SANITIZED = os.environ.get("CPROF_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
 PROGS = os.path.join(BUILD, "tests", "cpu")
-LIB = os.path.join(BUILD, "src", "libcprof.so")
 PROG_SRC = os.path.join(SRC, "tests", "integration", "progs")
 
-SKIP = 77
-failures = []
 tmpdirs = []
 
 
@@ -48,26 +45,6 @@ def mktemp():
     d = tempfile.mkdtemp(prefix="cpt-")
     tmpdirs.append(d)
     return d
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
-
-
-def note(msg):
-    print(msg, flush=True)
-
-
-def skip(reason):
-    print("SKIP: " + reason, flush=True)
-    sys.exit(SKIP)
 
 
 # ---------------------------------------------------------------- pprof

@@ -28,37 +28,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from cptest import (  # noqa: F401 (shared by the drivers)
+    BUILD, SANITIZED, LIB, CPROF, SKIP, failures, fail, check, note, skip)
 
-BUILD = os.environ.get("CPROF_BUILD", "")
-SANITIZED = os.environ.get("CPROF_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
 PROGS = os.path.join(BUILD, "tests", "heap")
-LIB = os.path.join(BUILD, "src", "libcprof.so")
-CPROF = os.path.join(BUILD, "cli", "cprof")
 DEFAULT_RATE = 524288
-SKIP = 77
 
-failures = []
 tmpdirs = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
-
-
-def note(msg):
-    print(msg, flush=True)
-
-
-def skip(reason):
-    print("SKIP: " + reason, flush=True)
-    sys.exit(SKIP)
 
 
 def mktemp():

@@ -35,25 +35,11 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from cptest import (  # noqa: F401 (shared by the drivers)
+    BUILD, SANITIZED, SKIP, failures, fail, check)
 
-BUILD = os.environ.get("CPROF_BUILD", "")
 OUT = os.path.join(BUILD, "tests", "http")
 SERVER = os.path.join(BUILD, "examples", "server")
-SKIP = 77
-failures = []
-
-
-SANITIZED = os.environ.get("CPROF_SANITIZED", "0") in ("1", "ON", "TRUE", "true")
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
 
 
 class Prog:

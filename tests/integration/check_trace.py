@@ -35,31 +35,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from cptest import (  # noqa: F401 (shared by the drivers)
+    BUILD, SANITIZED, LIB, CPROF, SKIP, failures, fail, check, note)
 
-BUILD = os.environ.get("CPROF_BUILD", "")
 SRC = os.environ.get("CPROF_SRC", "")
-SANITIZED = os.environ.get("CPROF_SANITIZED", "0") in ("1", "ON", "TRUE",
-                                                      "true")
 PROGS = os.path.join(BUILD, "tests", "trace")
-LIB = os.path.join(BUILD, "src", "libcprof.so")
-CPROF = os.path.join(BUILD, "cli", "cprof")
-SKIP = 77
-failures = []
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
-
-
-def note(msg):
-    print(msg, flush=True)
 
 
 def run(cmd, env=None, timeout=120, check_rc=True):

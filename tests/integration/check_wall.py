@@ -49,36 +49,11 @@ import tempfile
 import threading
 import time
 import urllib.request
+from cptest import (  # noqa: F401 (shared by the drivers)
+    BUILD, SANITIZED, LIB, CPROF, SKIP, failures, fail, check, note, skip)
 
-BUILD = os.environ.get("CPROF_BUILD", "")
-SANITIZED = os.environ.get("CPROF_SANITIZED", "0") in ("1", "ON", "TRUE",
-                                                      "true")
 PROGS = os.path.join(BUILD, "tests", "wall")
-LIB = os.path.join(BUILD, "src", "libcprof.so")
-CPROF = os.path.join(BUILD, "cli", "cprof")
-SKIP = 77
-failures = []
 _pprof = None
-
-
-def fail(msg):
-    failures.append(msg)
-    print("FAIL: " + msg, flush=True)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    return cond
-
-
-def note(msg):
-    print(msg, flush=True)
-
-
-def skip(reason):
-    print("SKIP: " + reason, flush=True)
-    sys.exit(SKIP)
 
 
 def prog(name):
