@@ -85,22 +85,20 @@ static int read_file(const char *path, char *buf, size_t len)
     return (int)n;
 }
 
-static int read_task(int tid, const char *what, char *buf, size_t len)
+int cp_snap_read_task(int tid, const char *what, char *buf, size_t len)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, what);
     return read_file(path, buf, len);
 }
 
-enum sc_kind { SC_GONE, SC_RUNNING, SC_BLOCKED };
-
 /*
  * /proc/.../syscall: "running", or "NR a1 a2 a3 a4 a5 a6 SP PC" (blocked
  * in system call NR), or "-1 SP PC" (blocked outside a system call: a
  * stop, a page fault).
  */
-static enum sc_kind parse_syscall(const char *s, int *nr, uintptr_t *sp,
-                                  uintptr_t *pc)
+enum cp_snap_sc cp_snap_parse_syscall(const char *s, int *nr, uintptr_t *sp,
+                                      uintptr_t *pc)
 {
     unsigned long long v[9];
     char *end;
@@ -108,11 +106,11 @@ static enum sc_kind parse_syscall(const char *s, int *nr, uintptr_t *sp,
     long first;
 
     if (!strncmp(s, "running", 7))
-        return SC_RUNNING;
+        return CP_SNAP_SC_RUNNING;
     errno = 0;
     first = strtol(s, &end, 10);
     if (end == s || errno)
-        return SC_GONE;
+        return CP_SNAP_SC_GONE;
     s = end;
     while (n < 9) {
         while (*s == ' ')
@@ -121,22 +119,22 @@ static enum sc_kind parse_syscall(const char *s, int *nr, uintptr_t *sp,
             break;
         v[n++] = strtoull(s, &end, 0);
         if (end == s)
-            return SC_GONE;
+            return CP_SNAP_SC_GONE;
         s = end;
     }
     if (first == -1 && n == 2) {
         *nr = -1;
         *sp = (uintptr_t)v[0];
         *pc = (uintptr_t)v[1];
-        return SC_BLOCKED;
+        return CP_SNAP_SC_BLOCKED;
     }
     if (first >= 0 && n == 8) {
         *nr = (int)first;
         *sp = (uintptr_t)v[6];
         *pc = (uintptr_t)v[7];
-        return SC_BLOCKED;
+        return CP_SNAP_SC_BLOCKED;
     }
-    return SC_GONE;
+    return CP_SNAP_SC_GONE;
 }
 
 /* State letter and last CPU from /proc/.../stat. 0 or -ENOENT. */
@@ -159,13 +157,12 @@ static int parse_stat(const char *s, char *state, int *cpu)
     return 0;
 }
 
-/* Whether signal sig is blocked in thread tid right now (SigBlk). */
-static bool sig_blocked_now(int tid, int sig)
+bool cp_snap_sig_blocked_now(int tid, int sig)
 {
     char buf[2048], *p;
     unsigned long long mask;
 
-    if (read_task(tid, "status", buf, sizeof buf) < 0)
+    if (cp_snap_read_task(tid, "status", buf, sizeof buf) < 0)
         return false;
     p = strstr(buf, "\nSigBlk:");
     if (!p)
@@ -184,7 +181,7 @@ static bool sig_blocked_now(int tid, int sig)
 static bool sig_blocked(int tid, int sig)
 {
     for (int i = 0; i < 4; i++) {
-        if (!sig_blocked_now(tid, sig))
+        if (!cp_snap_sig_blocked_now(tid, sig))
             return false;
         usleep(500);
     }
@@ -300,7 +297,7 @@ static int from_proc(struct work *w, int i, const char *before, int nr,
         got = 0;
     t->n = cp_unwind_copy(&regs, 0, copy, (size_t)got, t->pcs,
                           CP_MAX_STACK_DEPTH, &t->truncated);
-    if (read_task(t->tid, "syscall", after, sizeof after) < 0)
+    if (cp_snap_read_task(t->tid, "syscall", after, sizeof after) < 0)
         return -ENOENT;
     if (strcmp(before, after) != 0)
         return -EAGAIN;
@@ -421,8 +418,8 @@ static void settle(struct work *w, int i, int slot)
         return;
     }
     cp_snapsig_release(slot);
-    if (read_task(t->tid, "syscall", before, sizeof before) >= 0 &&
-        parse_syscall(before, &nr, &sp, &pc) == SC_BLOCKED &&
+    if (cp_snap_read_task(t->tid, "syscall", before, sizeof before) >= 0 &&
+        cp_snap_parse_syscall(before, &nr, &sp, &pc) == CP_SNAP_SC_BLOCKED &&
         from_proc(w, i, before, nr, sp, pc) == 0)
         return;
     t->flags |= CP_SNAP_F_NO_ANSWER;
@@ -442,7 +439,7 @@ static void take_stacks(struct work *w)
         char before[256];
         int nr = -1, tries;
         uintptr_t sp = 0, pc = 0;
-        enum sc_kind k = SC_GONE;
+        enum cp_snap_sc k = CP_SNAP_SC_GONE;
 
         if (!t->state)
             continue;
@@ -452,12 +449,13 @@ static void take_stacks(struct work *w)
             continue;
         }
         for (tries = 0; tries < CP_SNAP_RETRIES; tries++) {
-            if (read_task(t->tid, "syscall", before, sizeof before) < 0) {
-                k = SC_GONE;
+            if (cp_snap_read_task(t->tid, "syscall", before,
+                                  sizeof before) < 0) {
+                k = CP_SNAP_SC_GONE;
                 break;
             }
-            k = parse_syscall(before, &nr, &sp, &pc);
-            if (k != SC_BLOCKED)
+            k = cp_snap_parse_syscall(before, &nr, &sp, &pc);
+            if (k != CP_SNAP_SC_BLOCKED)
                 break;
             if (tries)
                 stats.retries++;
@@ -465,19 +463,20 @@ static void take_stacks(struct work *w)
             if (r == 0 || r == -ENOENT)
                 break;
         }
-        if (k == SC_BLOCKED && t->how == CP_SNAP_NONE) {
+        if (k == CP_SNAP_SC_BLOCKED && t->how == CP_SNAP_NONE) {
             /* kept moving: keep the last walk, say so */
             t->flags |= CP_SNAP_F_MOVED;
             t->syscall_nr = nr;
             stats.moved++;
-        } else if (k == SC_RUNNING) {
+        } else if (k == CP_SNAP_SC_RUNNING) {
             t->n = 0;
             if (n_running < CP_SNAP_MAX_SIGNALLED)
                 running[n_running++] = i;
             else
                 t->flags |= CP_SNAP_F_NO_ANSWER;
-        } else if (k == SC_GONE && t->how == CP_SNAP_NONE) {
-            if (read_task(t->tid, "syscall", before, sizeof before) == -ENOENT)
+        } else if (k == CP_SNAP_SC_GONE && t->how == CP_SNAP_NONE) {
+            if (cp_snap_read_task(t->tid, "syscall", before,
+                                  sizeof before) == -ENOENT)
                 t->state = 0; /* exited */
             else
                 t->flags |= CP_SNAP_F_UNREADABLE;
@@ -524,9 +523,10 @@ static void take_stacks(struct work *w)
             sl = cp_snapsig_slot(slot_of[k]);
             if (atomic_load(&sl->state) == CP_SLOT_DONE)
                 continue;
-            if (read_task(s->threads[running[k]].tid, "syscall", text,
-                          sizeof text) >= 0 &&
-                parse_syscall(text, &nr, &sp, &pc) == SC_BLOCKED) {
+            if (cp_snap_read_task(s->threads[running[k]].tid, "syscall",
+                                  text, sizeof text) >= 0 &&
+                cp_snap_parse_syscall(text, &nr, &sp, &pc) ==
+                    CP_SNAP_SC_BLOCKED) {
                 settle(w, running[k], slot_of[k]);
                 slot_of[k] = -1;
             } else {
@@ -570,7 +570,7 @@ int cp_snapshot_take(unsigned what, struct cp_snapshot *out)
     for (int i = 0; i < out->n; i++) {
         struct cp_snap_thread *t = &out->threads[i];
         char buf[1024];
-        if (read_task(t->tid, "stat", buf, sizeof buf) < 0 ||
+        if (cp_snap_read_task(t->tid, "stat", buf, sizeof buf) < 0 ||
             parse_stat(buf, &t->state, &t->cpu) < 0)
             t->state = 0; /* exited */
     }

@@ -19,6 +19,8 @@
 #ifndef CP_SNAPSHOT_H
 #define CP_SNAPSHOT_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cp_limits.h"
@@ -92,6 +94,32 @@ const char *cp_syscall_name(int nr);
  * into buf (at least 48 bytes). */
 const char *cp_snap_state(const struct cp_snap_thread *t, char *buf,
                           int len);
+
+/*
+ * /proc helpers shared by the snapshot and the wall-clock sampler (wall.c),
+ * which read blocked threads the same way. Async-signal-safe: no.
+ */
+
+/* /proc/self/task/TID/<what> into buf (NUL-terminated). Length or -errno
+ * (-ENOENT once the thread is gone). */
+int cp_snap_read_task(int tid, const char *what, char *buf, size_t len);
+
+/* What /proc/self/task/TID/syscall says about a thread. */
+enum cp_snap_sc {
+    CP_SNAP_SC_GONE,    /* unreadable or unparsable: gone, or moving */
+    CP_SNAP_SC_RUNNING, /* "running" */
+    CP_SNAP_SC_BLOCKED  /* blocked: *nr (-1 outside a system call), *sp, *pc */
+};
+
+/* Parse the text of /proc/.../syscall: "running", "NR a1 .. a6 SP PC"
+ * (blocked in system call NR) or "-1 SP PC" (blocked outside a system
+ * call: a stop, a page fault). Sets *nr, *sp, *pc only when blocked. */
+enum cp_snap_sc cp_snap_parse_syscall(const char *s, int *nr, uintptr_t *sp,
+                                      uintptr_t *pc);
+
+/* Whether signal sig is blocked in thread tid right now (SigBlk in its
+ * status file); false when unreadable. */
+bool cp_snap_sig_blocked_now(int tid, int sig);
 
 /* Counters for tests and the benchmark. */
 struct cp_snap_stats {

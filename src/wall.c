@@ -531,85 +531,6 @@ static int64_t thread_cpu_ns(int tid)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* /proc/self/task/TID/<what> into buf. Length or -errno. */
-static int read_task(int tid, const char *what, char *buf, size_t len)
-{
-    char path[64];
-    ssize_t n;
-    int fd;
-
-    snprintf(path, sizeof path, "/proc/self/task/%d/%s", tid, what);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    n = read(fd, buf, len - 1);
-    close(fd);
-    if (n < 0)
-        return -EIO;
-    buf[n] = '\0';
-    return (int)n;
-}
-
-enum sc { SC_GONE, SC_RUNNING, SC_BLOCKED };
-
-/* "running", "NR a1 .. a6 SP PC", or "-1 SP PC" (blocked outside a system
- * call: a page fault, a stop). */
-static enum sc parse_syscall(const char *s, int *nr, uintptr_t *sp,
-                             uintptr_t *pc)
-{
-    unsigned long long v[9];
-    char *end;
-    int n = 0;
-    long first;
-
-    if (!strncmp(s, "running", 7))
-        return SC_RUNNING;
-    errno = 0;
-    first = strtol(s, &end, 10);
-    if (end == s || errno)
-        return SC_GONE;
-    s = end;
-    while (n < 9) {
-        while (*s == ' ')
-            s++;
-        if (!*s || *s == '\n')
-            break;
-        v[n++] = strtoull(s, &end, 0);
-        if (end == s)
-            return SC_GONE;
-        s = end;
-    }
-    if (first == -1 && n == 2) {
-        *nr = -1;
-        *sp = (uintptr_t)v[0];
-        *pc = (uintptr_t)v[1];
-        return SC_BLOCKED;
-    }
-    if (first >= 0 && n == 8) {
-        *nr = (int)first;
-        *sp = (uintptr_t)v[6];
-        *pc = (uintptr_t)v[7];
-        return SC_BLOCKED;
-    }
-    return SC_GONE;
-}
-
-/* Whether thread tid keeps the wall signal blocked (SigBlk). */
-static bool sig_blocked_now(int tid)
-{
-    char buf[2048], *p;
-    unsigned long long mask;
-    int sig = cp_wallsig_signal();
-
-    if (read_task(tid, "status", buf, sizeof buf) < 0)
-        return false;
-    p = strstr(buf, "\nSigBlk:");
-    if (!p)
-        return false;
-    mask = strtoull(p + 8, NULL, 16);
-    return sig >= 1 && sig <= 64 && (mask >> (sig - 1) & 1);
-}
-
 /* Copy [sp, hi) (at most CP_WALL_STACK_BYTES) of our own memory without a
  * chance of a fault. Bytes copied into copy_buf + (sp & 15). */
 static size_t copy_stack(const struct wthread *t, uintptr_t sp, char **at)
@@ -932,7 +853,7 @@ static bool arm(struct wthread *t, int64_t now)
          * every tick while blocked (a new thread starts with every signal
          * blocked, a thread in a signal handler has it blocked for a
          * while). */
-        t->sig_blocked = sig_blocked_now(t->tid);
+        t->sig_blocked = cp_snap_sig_blocked_now(t->tid, cp_wallsig_signal());
         t->sig_check_ns = now;
     }
     if (t->sig_blocked)
@@ -966,28 +887,28 @@ static bool arm(struct wthread *t, int64_t now)
     return true;
 }
 
-/* Read thread t from /proc. Returns SC_BLOCKED with t's cached W_PROC
- * stack and call up to date, SC_RUNNING, or SC_GONE. */
-static enum sc read_proc(struct wthread *t)
+/* Read thread t from /proc. Returns CP_SNAP_SC_BLOCKED with t's cached W_PROC
+ * stack and call up to date, CP_SNAP_SC_RUNNING, or CP_SNAP_SC_GONE. */
+static enum cp_snap_sc read_proc(struct wthread *t)
 {
     char text[sizeof t->proc_text];
     int nr = -1;
     uintptr_t sp = 0, pc = 0;
-    enum sc k;
+    enum cp_snap_sc k;
     int64_t cpu0, cpu1;
 
     cpu0 = thread_cpu_ns(t->tid);
-    if (cpu0 < 0 || read_task(t->tid, "syscall", text, sizeof text) < 0)
-        return SC_GONE;
+    if (cpu0 < 0 || cp_snap_read_task(t->tid, "syscall", text, sizeof text) < 0)
+        return CP_SNAP_SC_GONE;
     atomic_fetch_add_explicit(&st_proc_reads, 1, memory_order_relaxed);
-    k = parse_syscall(text, &nr, &sp, &pc);
-    if (k != SC_BLOCKED)
+    k = cp_snap_parse_syscall(text, &nr, &sp, &pc);
+    if (k != CP_SNAP_SC_BLOCKED)
         return k;
     if (t->kind == W_PROC && !strcmp(text, t->proc_text)) {
         /* same call, same place, same arguments: the same stack */
         atomic_fetch_add_explicit(&st_cached, 1, memory_order_relaxed);
         t->cpu_ns = cpu0;
-        return SC_BLOCKED;
+        return CP_SNAP_SC_BLOCKED;
     }
     for (int tries = 0; tries < 3; tries++) {
         struct cp_regs regs = {pc, sp, 0};
@@ -1000,10 +921,10 @@ static enum sc read_proc(struct wthread *t)
         cpu1 = thread_cpu_ns(t->tid);
         if (cpu1 == cpu0)
             break;
-        if (read_task(t->tid, "syscall", text, sizeof text) < 0)
-            return SC_GONE;
-        k = parse_syscall(text, &nr, &sp, &pc);
-        if (k != SC_BLOCKED)
+        if (cp_snap_read_task(t->tid, "syscall", text, sizeof text) < 0)
+            return CP_SNAP_SC_GONE;
+        k = cp_snap_parse_syscall(text, &nr, &sp, &pc);
+        if (k != CP_SNAP_SC_BLOCKED)
             return k;
         cpu0 = cpu1;
     }
@@ -1012,7 +933,7 @@ static enum sc read_proc(struct wthread *t)
     t->cpu = -1;
     t->cpu_ns = cpu0;
     t->kind = W_PROC;
-    return SC_BLOCKED;
+    return CP_SNAP_SC_BLOCKED;
 }
 
 static void emit_proc(struct wthread *t, int64_t count, int64_t ns)
@@ -1087,8 +1008,8 @@ static void sample_thread(struct wthread *t, int64_t dt, int64_t now)
         return;
     }
     if (t->armed || t->kind == W_PROC) {
-        enum sc k = read_proc(t);
-        if (k == SC_BLOCKED) {
+        enum cp_snap_sc k = read_proc(t);
+        if (k == CP_SNAP_SC_BLOCKED) {
             if (t->armed) {
                 disarm(t);
                 atomic_fetch_add_explicit(&st_unanswered, 1,
@@ -1098,7 +1019,7 @@ static void sample_thread(struct wthread *t, int64_t dt, int64_t now)
             emit_proc(t, count, ns);
             return;
         }
-        if (k == SC_GONE)
+        if (k == CP_SNAP_SC_GONE)
             return;
         if (t->armed) {
             /* running or waiting for a CPU, and not yet back in user
@@ -1123,7 +1044,7 @@ static void sample_thread(struct wthread *t, int64_t dt, int64_t now)
     }
     /* cannot be armed: /proc tells whether it waits */
     atomic_fetch_add_explicit(&st_no_trigger, 1, memory_order_relaxed);
-    if (read_proc(t) == SC_BLOCKED) {
+    if (read_proc(t) == CP_SNAP_SC_BLOCKED) {
         emit_proc(t, count, ns);
         return;
     }
