@@ -680,10 +680,13 @@ def t_sigprof(a):
              "10 ms)" % ("with cprof" if with_cprof else "without",
                          ticks, cpu / 1e9, 100 * ticks / (cpu / 10e6)))
         check(truth_int(r, "wrong_signal") == 0, "handler saw other signals")
-        check(ticks <= 1.2 * cpu / 10e6 + 2, "%d SIGPROF ticks for %.3f s "
-              "of CPU: more than the timer gives" % (ticks, cpu / 1e9))
         if not with_cprof:
             continue
+        # The kernel alone gave up to 126% on a loaded VM (ticks are
+        # charged whole, the rusage CPU time is precise); a SIGPROF of
+        # cprof's own on top of the program's would double it.
+        check(ticks <= 1.5 * cpu / 10e6 + 2, "%d SIGPROF ticks for %.3f s "
+              "of CPU: more than the timer gives" % (ticks, cpu / 1e9))
         check_stats_clean(r)
         check(r.stats.get("foreign_signals", 0) == 0, "cprof saw %d foreign "
               "signals" % r.stats.get("foreign_signals", 0))
@@ -704,6 +707,9 @@ def t_sigprof(a):
              % (rw, rb))
         check(rw >= 0.8 * rb, "with cprof the program gets %.1f SIGPROF "
               "ticks per CPU second, without %.1f" % (rw, rb))
+        check(rw <= 1.25 * rb + 5, "with cprof the program gets %.1f "
+              "SIGPROF ticks per CPU second, without %.1f: extra ones"
+              % (rw, rb))
 
 
 def t_errno(a):
