@@ -131,17 +131,7 @@ static void sampler_handler(int sig, siginfo_t *si, void *ucv)
     cp_stat_add(CP_STAT_SIGNALS, 1);
 
     cp_regs_from_ucontext(&regs, uc);
-    hi = cp_tls.stack_hi;
-    if (!hi || regs.sp < cp_tls.stack_lo || regs.sp >= hi) {
-        /* A thread cprof did not create, or running on another stack (a
-         * signal stack, a coroutine): find the region it is on. */
-        uintptr_t lo = 0;
-        hi = cp_stack_region(regs.sp, &lo);
-        if (!cp_tls.stack_hi && hi) {
-            cp_tls.stack_lo = lo;
-            cp_tls.stack_hi = hi;
-        }
-    }
+    hi = cp_handler_stack_hi(regs.sp);
     rec.n = cp_unwind(&regs, hi, pcs, CP_MAX_STACK_DEPTH, &rec.truncated);
     rec.pcs = pcs;
     if (!cp_tls.tid)
@@ -376,12 +366,46 @@ int cp_sampler_tick_hz(void)
     return tick_hz;
 }
 
-static bool signal_free(int s)
+uintptr_t cp_handler_stack_hi(uintptr_t sp)
+{
+    uintptr_t hi = cp_tls.stack_hi;
+
+    if (!hi || sp < cp_tls.stack_lo || sp >= hi) {
+        /* A thread cprof did not create, or running on another stack (a
+         * signal stack, a coroutine): find the region it is on. */
+        uintptr_t lo = 0;
+        hi = cp_stack_region(sp, &lo);
+        if (!cp_tls.stack_hi && hi) {
+            cp_tls.stack_lo = lo;
+            cp_tls.stack_hi = hi;
+        }
+    }
+    return hi;
+}
+
+bool cp_signal_is_default(int sig)
 {
     struct sigaction old;
-    if (sigaction(s, NULL, &old) != 0)
+    if (sigaction(sig, NULL, &old) != 0)
         return false;
     return !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
+}
+
+int cp_signal_install(int sig, void (*handler)(int, siginfo_t *, void *),
+                      bool block_all)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    if (block_all)
+        sigfillset(&sa.sa_mask);
+    else
+        sigemptyset(&sa.sa_mask);
+    if (sigaction(sig, &sa, NULL) != 0)
+        return -errno;
+    return 0;
 }
 
 int cp_sampler_set_signal(int signo)
@@ -398,7 +422,7 @@ int cp_sampler_set_signal(int signo)
     /* The highest free real-time signal below SIGRTMAX-2: libraries that
      * take real-time signals usually count up from SIGRTMIN. */
     for (int s = SIGRTMAX - 3; s >= SIGRTMIN + 2; s--) {
-        if (signal_free(s)) {
+        if (cp_signal_is_default(s)) {
             sample_signal = s;
             return 0;
         }
@@ -414,16 +438,13 @@ int cp_sampler_signal(void)
 
 static int install_handler(void)
 {
-    struct sigaction sa;
+    int r;
 
     if (handler_installed)
         return 0;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = sampler_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(sample_signal, &sa, NULL) != 0)
-        return -errno;
+    r = cp_signal_install(sample_signal, sampler_handler, false);
+    if (r < 0)
+        return r;
     /* Stays installed for the life of the process: a signal still queued
      * after the profile stops must find a handler, not the default action
      * (which kills). */

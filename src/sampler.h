@@ -18,6 +18,7 @@
 #ifndef CP_SAMPLER_H
 #define CP_SAMPLER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -76,6 +77,28 @@ void cp_sampler_atfork_child(void);
  * PERF_EVENT_IOC_REFRESH): the CPU sampler's, the thread dump's and the
  * wall-clock sampler's user-mode-only trigger. The fd or -errno. */
 int cp_perf_signal_open(int tid, uint64_t period_ns, int signo);
+
+/*
+ * For the handlers of cprof's signals (CPU sampler, thread dump,
+ * wall-clock sampler): the top of the stack sp is on, for cp_unwind. The
+ * calling thread's registered stack when sp is on it, else the region
+ * found from the maps (a thread cprof did not create: cached in cp_tls;
+ * a signal stack, a coroutine). 0 if unknown.
+ * Async-signal-safe: yes (signal context only: uses the caller's cp_tls).
+ */
+uintptr_t cp_handler_stack_hi(uintptr_t sp);
+
+/* Whether sig has its default disposition (no handler, not ignored): free
+ * for cprof to take. Async-signal-safe: yes. */
+bool cp_signal_is_default(int sig);
+
+/*
+ * Install handler for sig (SA_SIGINFO | SA_RESTART), blocking every other
+ * signal while it runs if block_all, none otherwise. 0 or -errno.
+ * Async-signal-safe: yes (sigaction), but meant for setup.
+ */
+int cp_signal_install(int sig, void (*handler)(int, siginfo_t *, void *),
+                      bool block_all);
 
 /* Wake the drain thread early (set by cpu.c). */
 extern void (*cp_sampler_wake)(void);

@@ -75,15 +75,7 @@ static void snap_handler(int sig, siginfo_t *si, void *ucv)
         !atomic_compare_exchange_strong(&s->state, &armed, CP_SLOT_BUSY))
         goto out;
     cp_regs_from_ucontext(&regs, uc);
-    hi = cp_tls.stack_hi;
-    if (!hi || regs.sp < cp_tls.stack_lo || regs.sp >= hi) {
-        uintptr_t lo = 0;
-        hi = cp_stack_region(regs.sp, &lo);
-        if (!cp_tls.stack_hi && hi) {
-            cp_tls.stack_lo = lo;
-            cp_tls.stack_hi = hi;
-        }
-    }
+    hi = cp_handler_stack_hi(regs.sp);
     s->n = cp_unwind(&regs, hi, s->pcs, CP_MAX_STACK_DEPTH, &s->truncated);
     atomic_store_explicit(&s->state, CP_SLOT_DONE, memory_order_release);
     atomic_fetch_add(&cp_snapsig_answers, 1);
@@ -95,16 +87,13 @@ out:
 
 static bool signal_free(int s)
 {
-    struct sigaction old;
-    if (s == cp_sampler_signal() || sigaction(s, NULL, &old) != 0)
-        return false;
-    return !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
+    return s != cp_sampler_signal() && cp_signal_is_default(s);
 }
 
 int cp_snapsig_init(void)
 {
-    struct sigaction sa;
     struct cp_snapsig_slot *s;
+    int r;
 
     if (snap_signal)
         return 0;
@@ -127,16 +116,10 @@ int cp_snapsig_init(void)
     for (int i = 0; i < CP_SNAP_MAX_SIGNALLED; i++)
         atomic_store(&s[i].fd, -1);
     atomic_store(&slots, s);
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = snap_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&sa.sa_mask);
-    if (sigaction(snap_signal, &sa, NULL) != 0) {
-        int e = errno;
+    r = cp_signal_install(snap_signal, snap_handler, true);
+    if (r < 0)
         snap_signal = 0;
-        return -e;
-    }
-    return 0;
+    return r;
 }
 
 int cp_snapsig_signal(void)

@@ -245,15 +245,7 @@ static void wall_handler(int sig, siginfo_t *si, void *ucv)
     if (!atomic_compare_exchange_strong(&s->state, &armed, CP_WSLOT_BUSY))
         goto stray;
     cp_regs_from_ucontext(&regs, uc);
-    hi = cp_tls.stack_hi;
-    if (!hi || regs.sp < cp_tls.stack_lo || regs.sp >= hi) {
-        uintptr_t lo = 0;
-        hi = cp_stack_region(regs.sp, &lo);
-        if (!cp_tls.stack_hi && hi) {
-            cp_tls.stack_lo = lo;
-            cp_tls.stack_hi = hi;
-        }
-    }
+    hi = cp_handler_stack_hi(regs.sp);
     s->n = cp_unwind(&regs, hi, s->pcs, CP_MAX_STACK_DEPTH, &s->truncated);
     s->acpu = sched_getcpu();
     s->alabels = cp_tls.labels;
@@ -272,17 +264,14 @@ stray:
 
 static bool signal_free(int sig)
 {
-    struct sigaction old;
-    if (sig == cp_sampler_signal() || sig == cp_snapsig_signal() ||
-        sigaction(sig, NULL, &old) != 0)
-        return false;
-    return !(old.sa_flags & SA_SIGINFO) && old.sa_handler == SIG_DFL;
+    return sig != cp_sampler_signal() && sig != cp_snapsig_signal() &&
+           cp_signal_is_default(sig);
 }
 
 int cp_wallsig_init(void)
 {
-    struct sigaction sa;
     struct cp_wall_slot *s;
+    int r;
 
     if (wall_signal)
         return 0;
@@ -304,16 +293,10 @@ int cp_wallsig_init(void)
     }
     if (!wall_signal)
         return -EAGAIN;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = wall_handler;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&sa.sa_mask);
-    if (sigaction(wall_signal, &sa, NULL) != 0) {
-        int e = errno;
+    r = cp_signal_install(wall_signal, wall_handler, true);
+    if (r < 0)
         wall_signal = 0;
-        return -e;
-    }
-    return 0;
+    return r;
 }
 
 int cp_wallsig_signal(void)
