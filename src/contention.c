@@ -14,7 +14,6 @@
  */
 #include "contention.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -440,69 +439,6 @@ static int64_t mutex_count(void)
 
 /* ---- legacy text (runtime/pprof writeProfileInternal, debug=1) ---- */
 
-/* "+0x1d" when dladdr knows the exported symbol named sysname. */
-static const char *func_offset(uint64_t addr, const char *sysname, char *buf,
-                               size_t len)
-{
-    Dl_info di;
-    buf[0] = '\0';
-    if (addr && sysname && *sysname && dladdr((void *)(uintptr_t)addr, &di) &&
-        di.dli_sname && di.dli_saddr && !strcmp(di.dli_sname, sysname))
-        snprintf(buf, len, "+%#llx",
-                 (unsigned long long)(addr - (uintptr_t)di.dli_saddr));
-    return buf;
-}
-
-/* Go's printStackRecord lines of one location: "#\t0xADDR\tfunc+0xOFF\t
- * file:line", one per inlined frame. */
-static int print_loc(const struct cp_profile *p, uint64_t id,
-                     struct cp_dynbuf *out)
-{
-    const struct cp_location *loc = cp_profile_location(p, id);
-    char off[32];
-    int r = 0;
-
-    if (!loc)
-        return 0;
-    if (!loc->n_lines)
-        return cp_dynbuf_printf(out, "#\t%#llx\n",
-                                (unsigned long long)loc->address);
-    for (size_t k = 0; k < loc->n_lines && r == 0; k++) {
-        const struct cp_function *f =
-            cp_profile_function(p, loc->lines[k].function_id);
-        const char *name = f ? cp_profile_string(p, f->name) : "";
-        const char *sys = f ? cp_profile_string(p, f->system_name) : "";
-        const char *file = f ? cp_profile_string(p, f->filename) : "";
-        if (!loc->address)
-            r = cp_dynbuf_printf(out, "#\t%s\n", name);
-        else
-            r = cp_dynbuf_printf(
-                out, "#\t%#llx\t%s%s\t%s:%lld\n",
-                (unsigned long long)loc->address, name,
-                k + 1 == loc->n_lines
-                    ? func_offset(loc->address, sys, off, sizeof off)
-                    : "",
-                file, (long long)loc->lines[k].line);
-    }
-    return r;
-}
-
-static int append_file(struct cp_dynbuf *out, const char *path)
-{
-    char buf[16384];
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-    if (fd < 0)
-        return -errno;
-    while ((n = read(fd, buf, sizeof buf)) > 0 && r == 0)
-        r = cp_dynbuf_add(out, buf, (size_t)n);
-    if (n < 0 && r == 0)
-        r = -errno;
-    close(fd);
-    return r;
-}
-
 /*
  * Values are printed as pprof's legacy parser expects them: delay in
  * "cycles" of cycles/second (nanoseconds here), and for the mutex profile
@@ -546,7 +482,7 @@ static int write_text(enum which w, int debug, struct cp_dynbuf *out)
         if (r == 0)
             r = cp_dynbuf_addstr(&t, "\n");
         for (size_t k = 0; r == 0 && k < s->n_locations; k++)
-            r = print_loc(&p, s->location_ids[k], &t);
+            r = cp_pbuild_print_loc(&p, s->location_ids[k], &t);
     }
     cp_profile_free(&p);
     if (r == 0)
@@ -558,7 +494,7 @@ static int write_text(enum which w, int debug, struct cp_dynbuf *out)
     if (r == 0)
         r = cp_dynbuf_addstr(out, "--- Memory map: ---\n");
     if (r == 0)
-        r = append_file(out, "/proc/self/maps");
+        r = cp_pbuild_append_file(out, "/proc/self/maps");
     return r;
 }
 

@@ -411,22 +411,6 @@ static int print_frames(struct symctx *c, uintptr_t pc, struct cp_dynbuf *t)
 
 /* ---- legacy text ---- */
 
-static int append_file(struct cp_dynbuf *out, const char *path)
-{
-    char buf[65536];
-    ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
-
-    if (fd < 0)
-        return -errno;
-    while ((n = read(fd, buf, sizeof buf)) > 0 && r == 0)
-        r = cp_dynbuf_add(out, buf, (size_t)n);
-    if (n < 0 && r == 0)
-        r = -errno;
-    close(fd);
-    return r;
-}
-
 static void estimates(const struct cp_heap_snap *s,
                       struct cp_heap_estimates *e)
 {
@@ -507,7 +491,7 @@ int cp_heap_write_text(struct cp_dynbuf *out)
     if (r == 0)
         r = cp_dynbuf_addstr(out, "\nMAPPED_LIBRARIES:\n");
     if (r == 0)
-        r = append_file(out, "/proc/self/maps");
+        r = cp_pbuild_append_file(out, "/proc/self/maps");
     symctx_free(&c);
     cp_dynbuf_free(&t);
     cp_heap_snap_free(&s);

@@ -5,9 +5,13 @@
  */
 #include "pbuild.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "symbol/symbolize.h"
 
@@ -162,5 +166,68 @@ int cp_pbuild_symbolize(struct cp_profile *p, struct cp_dynbuf *warn)
         return -ENOMEM;
     r = cp_sym_profile(sym, p, warn);
     cp_sym_destroy(sym);
+    return r;
+}
+
+/* ---- legacy text (debug=1) ---- */
+
+const char *cp_pbuild_func_offset(uint64_t addr, const char *sysname,
+                                  char *buf, size_t len)
+{
+    Dl_info di;
+    buf[0] = '\0';
+    if (addr && sysname && *sysname && dladdr((void *)(uintptr_t)addr, &di) &&
+        di.dli_sname && di.dli_saddr && !strcmp(di.dli_sname, sysname))
+        snprintf(buf, len, "+%#llx",
+                 (unsigned long long)(addr - (uintptr_t)di.dli_saddr));
+    return buf;
+}
+
+int cp_pbuild_print_loc(const struct cp_profile *p, uint64_t id,
+                        struct cp_dynbuf *out)
+{
+    const struct cp_location *loc = cp_profile_location(p, id);
+    char off[32];
+    int r = 0;
+
+    if (!loc)
+        return 0;
+    if (!loc->n_lines)
+        return cp_dynbuf_printf(out, "#\t%#llx\n",
+                                (unsigned long long)loc->address);
+    for (size_t k = 0; k < loc->n_lines && r == 0; k++) {
+        const struct cp_function *f =
+            cp_profile_function(p, loc->lines[k].function_id);
+        const char *name = f ? cp_profile_string(p, f->name) : "";
+        const char *sys = f ? cp_profile_string(p, f->system_name) : "";
+        const char *file = f ? cp_profile_string(p, f->filename) : "";
+        if (!loc->address) /* a marker */
+            r = cp_dynbuf_printf(out, "#\t%s\n", name);
+        else
+            r = cp_dynbuf_printf(
+                out, "#\t%#llx\t%s%s\t%s:%lld\n",
+                (unsigned long long)loc->address, name,
+                k + 1 == loc->n_lines
+                    ? cp_pbuild_func_offset(loc->address, sys, off,
+                                            sizeof off)
+                    : "",
+                file, (long long)loc->lines[k].line);
+    }
+    return r;
+}
+
+int cp_pbuild_append_file(struct cp_dynbuf *out, const char *path)
+{
+    char buf[16384];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC), r = 0;
+
+    if (fd < 0)
+        return -errno;
+    while ((n = read(fd, buf, sizeof buf)) > 0 && r == 0)
+        r = cp_dynbuf_add(out, buf, (size_t)n);
+    if (n < 0 && r == 0)
+        r = -errno;
+    close(fd);
     return r;
 }

@@ -12,6 +12,7 @@
 #ifndef CP_PBUILD_H
 #define CP_PBUILD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "modules.h"
@@ -54,5 +55,25 @@ void cp_pbuild_free(struct cp_pbuild *b);
  * warnings about unreadable files appended to warn when not NULL.
  * 0 or -ENOMEM. */
 int cp_pbuild_symbolize(struct cp_profile *p, struct cp_dynbuf *warn);
+
+/*
+ * Legacy text forms (debug=1) shared by the threads, contention and heap
+ * writers.
+ */
+
+/* "+0x1d": offset of addr in its function when dladdr knows the exported
+ * symbol named sysname; "" otherwise. Written to buf, returned. */
+const char *cp_pbuild_func_offset(uint64_t addr, const char *sysname,
+                                  char *buf, size_t len);
+
+/* Go's printStackRecord lines of location id: "#\t0xADDR\tfunc+0xOFF\t
+ * file:line", one per inlined frame (they share the address); "#\tname"
+ * for a marker. 0 or -ENOMEM. */
+int cp_pbuild_print_loc(const struct cp_profile *p, uint64_t id,
+                        struct cp_dynbuf *out);
+
+/* Append the whole file at path (/proc/self/maps, the legacy tail) to
+ * out. 0 or -errno. */
+int cp_pbuild_append_file(struct cp_dynbuf *out, const char *path);
 
 #endif /* CP_PBUILD_H */

@@ -9,7 +9,6 @@
  */
 #include "threads.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -173,54 +172,6 @@ static int threads_model(const struct cp_snapshot *s, const char *type,
 
 /* ---- text forms ---- */
 
-/* "+0x1d": offset of addr in its function, when dladdr knows the symbol
- * (exported ones); "" otherwise. */
-static const char *func_offset(uint64_t addr, const char *sysname, char *buf,
-                               size_t len)
-{
-    Dl_info di;
-    buf[0] = '\0';
-    if (addr && sysname && *sysname && dladdr((void *)(uintptr_t)addr, &di) &&
-        di.dli_sname && di.dli_saddr && !strcmp(di.dli_sname, sysname))
-        snprintf(buf, len, "+%#llx",
-                 (unsigned long long)(addr - (uintptr_t)di.dli_saddr));
-    return buf;
-}
-
-/* "#\t0xADDR\tfunc+0xOFF\tfile:line" lines of one location (Go's
- * printStackRecord; inlined frames share the address). */
-static int print_loc_hash(const struct cp_profile *p, uint64_t id,
-                          struct cp_dynbuf *out)
-{
-    const struct cp_location *loc = cp_profile_location(p, id);
-    char off[32];
-    int r = 0;
-
-    if (!loc)
-        return 0;
-    if (!loc->n_lines)
-        return cp_dynbuf_printf(out, "#\t%#llx\n",
-                                (unsigned long long)loc->address);
-    for (size_t k = 0; k < loc->n_lines && r == 0; k++) {
-        const struct cp_function *f =
-            cp_profile_function(p, loc->lines[k].function_id);
-        const char *name = f ? cp_profile_string(p, f->name) : "";
-        const char *sys = f ? cp_profile_string(p, f->system_name) : "";
-        const char *file = f ? cp_profile_string(p, f->filename) : "";
-        if (!loc->address) /* a marker */
-            r = cp_dynbuf_printf(out, "#\t%s\n", name);
-        else
-            r = cp_dynbuf_printf(
-                out, "#\t%#llx\t%s%s\t%s:%lld\n",
-                (unsigned long long)loc->address, name,
-                k + 1 == loc->n_lines
-                    ? func_offset(loc->address, sys, off, sizeof off)
-                    : "",
-                file, (long long)loc->lines[k].line);
-    }
-    return r;
-}
-
 struct group {
     const struct cp_sample *s;
     int64_t count;
@@ -290,7 +241,7 @@ static int write_grouped(const struct cp_profile *p, const char *type,
         if (r == 0)
             r = cp_dynbuf_addstr(out, "\n");
         for (size_t k = 0; k < s->n_locations && r == 0; k++)
-            r = print_loc_hash(p, s->location_ids[k], out);
+            r = cp_pbuild_print_loc(p, s->location_ids[k], out);
         if (r == 0)
             r = cp_dynbuf_addstr(out, "\n");
     }
@@ -326,7 +277,7 @@ static int print_frame(const struct cp_profile *p, uint64_t id,
             r = cp_dynbuf_printf(out, "%s%s\n", prefix, name);
             continue;
         }
-        func_offset(loc->address,
+        cp_pbuild_func_offset(loc->address,
                     f ? cp_profile_string(p, f->system_name) : "", off,
                     sizeof off);
         r = cp_dynbuf_printf(out, "%s%s%s\n\t%s:%lld%s%s\n", prefix, name,
