@@ -194,4 +194,29 @@ int cp_trace_stack_names(struct cp_trace *t, uint64_t stack, char ***names);
 /* JSON string escaping shared by the JSON writers. */
 void cp_json_str(struct cp_dynbuf *out, const char *s, size_t len);
 
+/* The streaming exports' output: write out what o holds once it passes
+ * 1 MiB, or now if force, and empty it. 0 or -EIO (short write). */
+int cp_trace_flush(struct cp_dynbuf *o, FILE *f, bool force);
+
+/* One thread's open tasks (begun on it, not yet ended), innermost last:
+ * the task a region or a log on that thread belongs to. Shared by the
+ * JSON export and the viewer's model. Zeroed is empty; free v. */
+struct cp_ttasks {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+/* The innermost open task, or 0 when none. */
+static inline uint64_t cp_ttasks_top(const struct cp_ttasks *s)
+{
+    return s->n ? s->v[s->n - 1] : 0;
+}
+
+/* Push task id (it begins on this thread). 0 or -ENOMEM. */
+int cp_ttasks_push(struct cp_ttasks *s, uint64_t id);
+
+/* Forget task id wherever it stands (it ended, maybe on another thread,
+ * maybe not innermost). */
+void cp_ttasks_remove(struct cp_ttasks *s, uint64_t id);
+
 #endif /* CP_TRACE_CLI_H */

@@ -49,8 +49,7 @@ struct jthread {
     int64_t name_ts;
     struct jopen *stack;
     size_t depth, cap;
-    uint64_t *tasks;    /* open tasks begun here, innermost last */
-    size_t n_tasks, cap_tasks;
+    struct cp_ttasks open; /* open tasks begun here */
 };
 
 struct jtask {
@@ -76,11 +75,8 @@ struct jw {
 
 static void flush_maybe(struct jw *w, bool force)
 {
-    if (w->o.len && (force || w->o.len > (1 << 20))) {
-        if (fwrite(w->o.data, 1, w->o.len, w->f) != w->o.len)
-            w->err = -EIO;
-        cp_dynbuf_reset(&w->o);
-    }
+    if (cp_trace_flush(&w->o, w->f, force) < 0)
+        w->err = -EIO;
 }
 
 /* Microseconds with 3 decimals, exact from ns. */
@@ -199,7 +195,7 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
             th->cap = cap;
         }
         th->stack[th->depth++] = (struct jopen){
-            e->str, e->ts, th->n_tasks ? th->tasks[th->n_tasks - 1] : 0};
+            e->str, e->ts, cp_ttasks_top(&th->open)};
         break;
     case CP_TEV_REGION_END:
         if (th->depth)
@@ -211,19 +207,12 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
         cp_dynbuf_printf(&w->o, ",\"id\":\"0x%llx\",\"args\":{\"task\":%llu",
                          (unsigned long long)e->task,
                          (unsigned long long)e->task);
-        if (th->n_tasks)
+        if (th->open.n)
             cp_dynbuf_printf(&w->o, ",\"parent\":%llu",
-                             (unsigned long long)th->tasks[th->n_tasks - 1]);
+                             (unsigned long long)cp_ttasks_top(&th->open));
         cp_dynbuf_addstr(&w->o, "}}");
-        if (th->n_tasks == th->cap_tasks) {
-            size_t cap = th->cap_tasks ? th->cap_tasks * 2 : 4;
-            uint64_t *v = realloc(th->tasks, cap * sizeof *v);
-            if (!v)
-                return w->err = -ENOMEM;
-            th->tasks = v;
-            th->cap_tasks = cap;
-        }
-        th->tasks[th->n_tasks++] = e->task;
+        if (cp_ttasks_push(&th->open, e->task) < 0)
+            return w->err = -ENOMEM;
         if (w->n_tasks == w->cap_tasks) {
             size_t cap = w->cap_tasks ? w->cap_tasks * 2 : 64;
             struct jtask *v = realloc(w->tasks, cap * sizeof *v);
@@ -248,17 +237,8 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
         }
         if (!found)
             break; /* begun before the trace */
-        for (size_t k = 0; k < w->n_th; k++) {
-            struct jthread *o = &w->th[k];
-            for (size_t i = 0; i < o->n_tasks; i++) {
-                if (o->tasks[i] == e->task) {
-                    memmove(&o->tasks[i], &o->tasks[i + 1],
-                            (o->n_tasks - i - 1) * sizeof *o->tasks);
-                    o->n_tasks--;
-                    break;
-                }
-            }
-        }
+        for (size_t k = 0; k < w->n_th; k++)
+            cp_ttasks_remove(&w->th[k].open, e->task);
         ev_open(w, "e", "task", cp_trace_str(w->t, name), w->pid, e->tid,
                 e->ts);
         cp_dynbuf_printf(&w->o, ",\"id\":\"0x%llx\"}",
@@ -272,9 +252,9 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
         cp_json_str(&w->o, cat, strlen(cat));
         cp_dynbuf_addstr(&w->o, ",\"message\":");
         cp_json_str(&w->o, e->msg ? e->msg : "", e->msg_len);
-        if (th->n_tasks)
+        if (th->open.n)
             cp_dynbuf_printf(&w->o, ",\"task\":%llu",
-                             (unsigned long long)th->tasks[th->n_tasks - 1]);
+                             (unsigned long long)cp_ttasks_top(&th->open));
         cp_dynbuf_addstr(&w->o, "}}");
         break;
     }
@@ -527,7 +507,7 @@ int cp_trace_write_json(struct cp_trace *t, FILE *f)
         cp_json_str(&w.o, n, strlen(n));
         cp_dynbuf_addstr(&w.o, "}}");
         free(th->stack);
-        free(th->tasks);
+        free(th->open.v);
     }
     for (size_t i = 0; i < w.n_tasks; i++) {
         ev_open(&w, "e", "task", cp_trace_str(t, w.tasks[i].name), w.pid, 0,

@@ -258,11 +258,8 @@ static struct pthread_info *pthr(struct pw *w, int tid)
 
 static void flush(struct pw *w, bool force)
 {
-    if (w->out.len && (force || w->out.len > (1 << 20))) {
-        if (fwrite(w->out.data, 1, w->out.len, w->f) != w->out.len)
-            w->err = -EIO;
-        cp_dynbuf_reset(&w->out);
-    }
+    if (cp_trace_flush(&w->out, w->f, force) < 0)
+        w->err = -EIO;
 }
 
 /* Finish the packet in w->pkt (+ interned data, + the track event in

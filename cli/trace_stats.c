@@ -21,6 +21,47 @@
 #include "trace/trace_sched.h"
 #include "trace_cli.h"
 
+/* ---- shared by the exports ---- */
+
+int cp_trace_flush(struct cp_dynbuf *o, FILE *f, bool force)
+{
+    int r = 0;
+
+    if (o->len && (force || o->len > (1 << 20))) {
+        if (fwrite(o->data, 1, o->len, f) != o->len)
+            r = -EIO;
+        cp_dynbuf_reset(o);
+    }
+    return r;
+}
+
+/* ---- open tasks per thread ---- */
+
+int cp_ttasks_push(struct cp_ttasks *s, uint64_t id)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 4;
+        uint64_t *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = id;
+    return 0;
+}
+
+void cp_ttasks_remove(struct cp_ttasks *s, uint64_t id)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->v[i] == id) {
+            memmove(&s->v[i], &s->v[i + 1], (s->n - i - 1) * sizeof *s->v);
+            s->n--;
+            break;
+        }
+    }
+}
+
 /* ---- JSON strings ---- */
 
 void cp_json_str(struct cp_dynbuf *out, const char *s, size_t len)

@@ -37,8 +37,7 @@ struct vthread {
     uint32_t lane;
     struct bopen *stack;
     size_t depth, cap;
-    uint64_t *tasks;
-    size_t n_tasks, cap_tasks;
+    struct cp_ttasks open; /* open tasks begun here */
 };
 
 struct vtask {
@@ -159,7 +158,7 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
             th->cap = cap;
         }
         th->stack[th->depth++] = (struct bopen){
-            e->str, e->ts, th->n_tasks ? th->tasks[th->n_tasks - 1] : 0};
+            e->str, e->ts, cp_ttasks_top(&th->open)};
         break;
     case CP_TEV_REGION_END:
         if (th->depth) {
@@ -169,15 +168,8 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
         }
         break;
     case CP_TEV_TASK_BEGIN:
-        if (th->n_tasks == th->cap_tasks) {
-            size_t cap = th->cap_tasks ? th->cap_tasks * 2 : 4;
-            uint64_t *v = realloc(th->tasks, cap * sizeof *v);
-            if (!v)
-                return b->err = -ENOMEM;
-            th->tasks = v;
-            th->cap_tasks = cap;
-        }
-        th->tasks[th->n_tasks++] = e->task;
+        if (cp_ttasks_push(&th->open, e->task) < 0)
+            return b->err = -ENOMEM;
         if (b->n_tasks == b->cap_tasks) {
             size_t cap = b->cap_tasks ? b->cap_tasks * 2 : 64;
             struct vtask *v = realloc(b->tasks, cap * sizeof *v);
@@ -197,17 +189,8 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
                 break;
             }
         }
-        for (size_t k = 0; k < b->n_th; k++) {
-            struct vthread *o = &b->th[k];
-            for (size_t i = 0; i < o->n_tasks; i++) {
-                if (o->tasks[i] == e->task) {
-                    memmove(&o->tasks[i], &o->tasks[i + 1],
-                            (o->n_tasks - i - 1) * sizeof *o->tasks);
-                    o->n_tasks--;
-                    break;
-                }
-            }
-        }
+        for (size_t k = 0; k < b->n_th; k++)
+            cp_ttasks_remove(&b->th[k].open, e->task);
         break;
     case CP_TEV_LOG: {
         struct cp_tmodel *m = b->m;
@@ -527,7 +510,7 @@ int cp_tmodel_build(struct cp_trace *t, struct cp_tmodel *m)
 out:
     for (size_t i = 0; i < b.n_th; i++) {
         free(b.th[i].stack);
-        free(b.th[i].tasks);
+        free(b.th[i].open.v);
     }
     free(b.th);
     free(b.tasks);
