@@ -12,12 +12,13 @@
 // to $CPROF_BROWSER_OUT/out/SCENARIO/. Prints "N passed, N failed".
 'use strict';
 
-const { chromium } = require('playwright-core');
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
 const path = require('path');
+const lib = require('./lib');
+const { ok, servers, finish, newPage } = lib;
 
 const build = process.env.CPROF_BUILD;
 const outRoot = process.env.CPROF_BROWSER_OUT || path.join(build || '.', 'tests/browser');
@@ -26,17 +27,6 @@ const outDir = path.join(outRoot, 'out', scenario || 'none');
 const cprofBin = path.join(build || '.', 'cli/cprof');
 const progBin = path.join(build || '.', 'tests/browser/trace_browser_prog');
 
-let passed = 0, failed = 0;
-function ok(cond, what, detail) {
-  if (cond) {
-    passed++;
-    console.log('ok   ' + what);
-  } else {
-    failed++;
-    console.log('FAIL ' + what + (detail !== undefined ? ': ' + JSON.stringify(detail) : ''));
-  }
-  return cond;
-}
 const near = (a, b, rel) => Math.abs(a - b) <= Math.abs(b) * rel;
 
 // ---- the traced program and the server ----------------------------------
@@ -53,73 +43,14 @@ function makeTrace(name) {
   return { file: f, summary: JSON.parse(s.stdout) };
 }
 
-const servers = [];
 function serve(source, extra) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cprofBin, ['trace', '-http=127.0.0.1:0', '-no_browser', ...(extra || []), source], {
-      cwd: outDir, stdio: ['ignore', 'pipe', 'pipe'],
-      env: Object.assign({}, process.env, { DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: '' }),
-    });
-    servers.push(p);
-    let out = '', err = '';
-    const timer = setTimeout(() => reject(new Error('cprof did not print its URL: ' + out + err)), 30000);
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = /Serving web UI on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc: p, url: m[1], stderr: () => err });
-      }
-    });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error('cprof exited with ' + code + ': ' + err.trim()));
-    });
-  });
-}
-
-function finish(srv) {
-  return new Promise((resolve) => {
-    const done = (code, sig) => {
-      const c = code === null ? sig : code;
-      ok(c === 0, 'cprof exits 0 on SIGTERM', c === 0 ? c : [c, srv.stderr().slice(-3000)]);
-      resolve();
-    };
-    if (srv.proc.exitCode !== null) return done(srv.proc.exitCode, null);
-    srv.proc.removeAllListeners('exit');
-    srv.proc.on('exit', done);
-    srv.proc.kill('SIGTERM');
-  });
+  return lib.serve(cprofBin, ['trace', '-http=127.0.0.1:0', '-no_browser', ...(extra || []), source],
+    { cwd: outDir, timeout: 30000 });
 }
 
 // ---- browser ------------------------------------------------------------
 
-async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CPROF_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-async function newPage(browser) {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.problems.push('console: ' + m.text()); });
-  page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message));
-  page.on('requestfailed', (r) => page.problems.push('requestfailed: ' + r.url()));
-  page.on('response', (r) => { if (r.status() >= 400) page.problems.push(r.status() + ' ' + r.url()); });
-  return page;
-}
-
-let shot = 0;
-async function screenshot(page, name) {
-  fs.mkdirSync(outDir, { recursive: true });
-  const f = path.join(outDir, String(++shot).padStart(2, '0') + '-' + name + '.png');
-  await page.screenshot({ path: f });
-  console.log('     screenshot ' + f);
-}
+const screenshot = (page, name) => lib.screenshot(page, outDir, name, false);
 
 const state = (page) => page.evaluate(() => window.__cprofTrace);
 
@@ -518,30 +449,6 @@ scenarios['trace-url'] = async (browser) => {
   await finish(srv);
 };
 
-(async () => {
-  if (!scenarios[scenario]) {
-    console.error('usage: trace_test.js ' + Object.keys(scenarios).join('|'));
-    process.exit(2);
-  }
-  if (!build || !fs.existsSync(cprofBin) || !fs.existsSync(progBin)) {
-    console.error('CPROF_BUILD must name a build with cli/cprof and tests/browser/trace_browser_prog');
-    process.exit(2);
-  }
-  let browser;
-  try {
-    browser = await launch();
-  } catch (e) {
-    console.log('SKIP: chromium does not start here: ' + e.message.split('\n')[0]);
-    process.exit(77);
-  }
-  try {
-    await scenarios[scenario](browser);
-  } catch (e) {
-    ok(false, 'scenario ' + scenario + ' ran to the end', e.stack || String(e));
-  } finally {
-    await browser.close();
-    for (const p of servers) if (p.exitCode === null) p.kill('SIGKILL');
-  }
-  console.log(passed + ' passed, ' + failed + ' failed');
-  process.exit(failed ? 1 : 0);
-})();
+lib.main('trace_test.js', scenarios, scenario, () =>
+  (!build || !fs.existsSync(cprofBin) || !fs.existsSync(progBin)
+    ? 'CPROF_BUILD must name a build with cli/cprof and tests/browser/trace_browser_prog' : null));

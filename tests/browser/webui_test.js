@@ -10,11 +10,12 @@
 // $CPROF_BROWSER_OUT/out/SCENARIO/. Prints "N passed, N failed".
 'use strict';
 
-const { chromium } = require('playwright-core');
-const { spawn, spawnSync } = require('child_process');
+const { spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
+const lib = require('./lib');
+const { ok, finish } = lib;
 
 const build = process.env.CPROF_BUILD;
 const src = process.env.CPROF_SRC || path.resolve(__dirname, '../..');
@@ -25,95 +26,20 @@ const cprofBin = path.join(build, 'cli/cprof');
 const genBin = path.join(build, 'tests/browser/webui_gen');
 const fixture = path.join(__dirname, 'fixture_src.c');
 
-let passed = 0, failed = 0;
-function ok(cond, what, detail) {
-  if (cond) {
-    passed++;
-    console.log('ok   ' + what);
-  } else {
-    failed++;
-    console.log('FAIL ' + what + (detail !== undefined ? ': ' + JSON.stringify(detail) : ''));
-  }
-  return cond;
-}
 const near = (a, b, tol) => Math.abs(a - b) <= (tol === undefined ? 0.01 : tol);
 
 // ---- cprof server ---------------------------------------------------------
 
-const servers = [];
 function serve(args, opts) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cprofBin, ['-http=127.0.0.1:0', '-no_browser', ...args], {
-      cwd: (opts && opts.cwd) || outDir, stdio: ['ignore', 'pipe', 'pipe'],
-      env: Object.assign({}, process.env, { DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: '' },
-        (opts && opts.env) || {}),
-    });
-    servers.push(p);
-    let out = '', err = '';
-    const timer = setTimeout(() => reject(new Error('cprof did not print its URL: ' + out + err)), 20000);
-    p.stdout.on('data', (d) => {
-      out += d;
-      const m = /Serving web UI on (http:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc: p, url: m[1], stderr: () => err });
-      }
-    });
-    p.stderr.on('data', (d) => { err += d; });
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error('cprof exited with ' + code + ': ' + err.trim()));
-    });
-  });
-}
-
-function stop(srv) {
-  return new Promise((resolve) => {
-    if (srv.proc.exitCode !== null) return resolve(srv.proc.exitCode);
-    srv.proc.removeAllListeners('exit');
-    srv.proc.on('exit', (code, sig) => resolve(code === null ? sig : code));
-    srv.proc.kill('SIGTERM');
-  });
-}
-
-// Stop cprof and check it ended well (under ASan: no leak, no error).
-async function finish(srv) {
-  const code = await stop(srv);
-  ok(code === 0, 'cprof exits 0 on SIGTERM', code === 0 ? code : [code, srv.stderr().slice(-3000)]);
+  return lib.serve(cprofBin, ['-http=127.0.0.1:0', '-no_browser', ...args],
+    { cwd: (opts && opts.cwd) || outDir, env: opts && opts.env, timeout: 20000 });
 }
 
 // ---- browser --------------------------------------------------------------
 
-async function launch() {
-  return chromium.launch({
-    executablePath: process.env.CPROF_CHROMIUM || '/usr/bin/chromium',
-    // the flags of .library/env/machines/c.md: no network beyond loopback
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
-}
-
-// A page that records console errors, page errors and failed requests.
-async function newPage(browser) {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') page.problems.push('console: ' + m.text()); });
-  page.on('pageerror', (e) => page.problems.push('pageerror: ' + e.message));
-  page.on('requestfailed', (r) => page.problems.push('requestfailed: ' + r.url()));
-  page.on('response', (r) => {
-    // 4xx/5xx of the API are shown to the user on purpose; assets must load
-    if (r.status() >= 400 && !r.url().includes('/api/')) page.problems.push(r.status() + ' ' + r.url());
-  });
-  return page;
-}
-
-let shot = 0;
-async function screenshot(page, name) {
-  fs.mkdirSync(outDir, { recursive: true });
-  const f = path.join(outDir, String(++shot).padStart(2, '0') + '-' + name + '.png');
-  await page.screenshot({ path: f, fullPage: true });
-  console.log('     screenshot ' + f);
-}
+// 4xx/5xx of the API are shown to the user on purpose; assets must load
+const newPage = (browser) => lib.newPage(browser, { allowError: (url) => url.includes('/api/') });
+const screenshot = (page, name) => lib.screenshot(page, outDir, name, true);
 
 async function flameReady(page) {
   await page.waitForFunction(() => window.__cprofFlame && window.__cprofFlame.ready, null, { timeout: 15000 });
@@ -609,30 +535,5 @@ scenarios.big = async (browser) => {
   await finish(srv);
 };
 
-(async () => {
-  if (!scenarios[scenario]) {
-    console.error('usage: webui_test.js ' + Object.keys(scenarios).join('|'));
-    process.exit(2);
-  }
-  if (!build || !fs.existsSync(cprofBin)) {
-    console.error('CPROF_BUILD must name a build with cli/cprof');
-    process.exit(2);
-  }
-  let browser;
-  try {
-    browser = await launch();
-  } catch (e) {
-    console.log('SKIP: chromium does not start here: ' + e.message.split('\n')[0]);
-    process.exit(77);
-  }
-  try {
-    await scenarios[scenario](browser);
-  } catch (e) {
-    ok(false, 'scenario ' + scenario + ' ran to the end', e.stack || String(e));
-  } finally {
-    await browser.close();
-    for (const p of servers) if (p.exitCode === null) p.kill('SIGKILL');
-  }
-  console.log(passed + ' passed, ' + failed + ' failed');
-  process.exit(failed ? 1 : 0);
-})();
+lib.main('webui_test.js', scenarios, scenario, () =>
+  (!build || !fs.existsSync(cprofBin) ? 'CPROF_BUILD must name a build with cli/cprof' : null));
