@@ -20,9 +20,9 @@
 // Prints one line per run, then medians and ratios.
 'use strict';
 
-const { chromium } = require('playwright-core');
-const { spawn } = require('child_process');
 const fs = require('fs');
+const lib = require('./browser_lib');
+const { launch, stop } = lib;
 
 const [cprofTrace, goTrace, runsArg] = process.argv.slice(2);
 const runs = +runsArg || 5;
@@ -30,26 +30,7 @@ const cprofBin = process.env.CPROF_BIN;
 const goBin = process.env.GO_BIN || 'go';
 const HZ = 100; // USER_HZ of /proc/PID/stat
 
-function serve(cmd, args, re) {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'],
-      env: Object.assign({}, process.env, { DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: 'true' }) });
-    let out = '';
-    const t = setTimeout(() => reject(new Error(cmd + ' did not start: ' + out)), 300000);
-    const on = (d) => {
-      out += d;
-      const m = re.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve({ p, url: m[1], t0, up: Date.now() - t0 });
-      }
-    };
-    p.stdout.on('data', on);
-    p.stderr.on('data', on);
-    p.on('exit', (c) => reject(new Error(cmd + ' exited ' + c + ': ' + out)));
-  });
-}
+const serve = (cmd, args, re) => lib.serve(cmd, args, re, { timeout: 300000, browser: 'true' });
 
 // CPU seconds of a process and its children so far (go tool trace runs
 // as a child of the go command).
@@ -80,28 +61,7 @@ async function mainThreadSeconds(page) {
   return [get('TaskDuration'), get('ScriptDuration')];
 }
 
-function stop(s) {
-  return new Promise((r) => {
-    s.p.removeAllListeners('exit');
-    s.p.on('exit', r);
-    s.p.kill('SIGTERM');
-  });
-}
-
-async function pageWithBytes(browser) {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  // the renderer's main-thread time (CPU, not wall: this machine is shared)
-  page.cdp = await page.context().newCDPSession(page);
-  await page.cdp.send('Performance.enable');
-  page.bytes = 0;
-  page.on('requestfinished', async (req) => {
-    try {
-      const s = await req.sizes();
-      page.bytes += s.responseBodySize + s.responseHeadersSize;
-    } catch (e) { /* page closed */ }
-  });
-  return page;
-}
+const pageWithBytes = (browser) => lib.pageWithBytes(browser, true);
 
 // The page is open before the command starts, as a user's browser is.
 async function runCprof(browser) {
@@ -177,11 +137,7 @@ function med(v) {
 const f0 = (x) => x.toFixed(0);
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CPROF_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   const res = { cprof: [], go: [] };
   for (let i = 0; i < runs; i++) {
     const c = await runCprof(browser);

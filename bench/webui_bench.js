@@ -12,8 +12,7 @@
 // bench/webui.sh (make bench); needs playwright-core (NODE_PATH).
 'use strict';
 
-const { chromium } = require('playwright-core');
-const { spawn } = require('child_process');
+const { launch, serve: serveAny, stop, pageWithBytes } = require('./browser_lib');
 
 const [prof, runsArg, pprofArg] = process.argv.slice(2);
 const runs = +runsArg || 5;
@@ -21,45 +20,7 @@ const runs = +runsArg || 5;
 const pprofRuns = pprofArg === undefined ? runs : +pprofArg;
 const cprofBin = process.env.CPROF_BIN;
 
-function serve(cmd, args, re) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'],
-      env: Object.assign({}, process.env, { DISPLAY: '', WAYLAND_DISPLAY: '', BROWSER: '' }) });
-    let out = '';
-    const t = setTimeout(() => reject(new Error(cmd + ' did not start: ' + out)), 120000);
-    const on = (d) => {
-      out += d;
-      const m = re.exec(out);
-      if (m) {
-        clearTimeout(t);
-        resolve({ p, url: m[1] });
-      }
-    };
-    p.stdout.on('data', on);
-    p.stderr.on('data', on);
-    p.on('exit', (c) => reject(new Error(cmd + ' exited ' + c + ': ' + out)));
-  });
-}
-
-function stop(s) {
-  return new Promise((r) => {
-    s.p.removeAllListeners('exit');
-    s.p.on('exit', r);
-    s.p.kill('SIGTERM');
-  });
-}
-
-async function pageWithBytes(browser) {
-  const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
-  page.bytes = 0;
-  page.on('requestfinished', async (req) => {
-    try {
-      const s = await req.sizes();
-      page.bytes += s.responseBodySize + s.responseHeadersSize;
-    } catch (e) { /* page closed */ }
-  });
-  return page;
-}
+const serve = (cmd, args, re) => serveAny(cmd, args, re, { timeout: 120000, browser: '' });
 
 async function cprofRun(browser) {
   const s = await serve(cprofBin, ['-http=127.0.0.1:0', '-no_browser', prof], /Serving web UI on (http:\S+)/);
@@ -127,11 +88,7 @@ const median = (a) => {
 };
 
 (async () => {
-  const browser = await chromium.launch({
-    executablePath: process.env.CPROF_CHROMIUM || '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launch();
   const c = [], g = [];
   let havePprof = true;
   for (let i = 0; i < runs; i++) {
