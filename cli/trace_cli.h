@@ -198,6 +198,29 @@ void cp_json_str(struct cp_dynbuf *out, const char *s, size_t len);
  * 1 MiB, or now if force, and empty it. 0 or -EIO (short write). */
 int cp_trace_flush(struct cp_dynbuf *o, FILE *f, bool force);
 
+/* One thread's open regions, innermost last (depth of them): name, start
+ * and the task each runs in. Shared by the JSON export and the viewer's
+ * model. Zeroed is empty; free v. */
+struct cp_topen {
+    uint64_t name;
+    int64_t start;
+    uint64_t task;
+};
+struct cp_tregions {
+    struct cp_topen *v;
+    size_t depth, cap;
+};
+
+/* Open a region (push). 0 or -ENOMEM. */
+int cp_tregions_push(struct cp_tregions *s, uint64_t name, int64_t start,
+                     uint64_t task);
+
+/* Close the innermost region (depth must be > 0): pop it. */
+static inline struct cp_topen cp_tregions_pop(struct cp_tregions *s)
+{
+    return s->v[--s->depth];
+}
+
 /* One thread's open tasks (begun on it, not yet ended), innermost last:
  * the task a region or a log on that thread belongs to. Shared by the
  * JSON export and the viewer's model. Zeroed is empty; free v. */

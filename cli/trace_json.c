@@ -37,19 +37,12 @@
 #include "trace/trace_sched.h"
 #include "trace_cli.h"
 
-struct jopen {
-    uint64_t name;
-    int64_t start;
-    uint64_t task;
-};
-
 struct jthread {
     int tid;
     uint64_t name;      /* latest name's string id */
     int64_t name_ts;
-    struct jopen *stack;
-    size_t depth, cap;
-    struct cp_ttasks open; /* open tasks begun here */
+    struct cp_tregions regions; /* open regions */
+    struct cp_ttasks open;      /* open tasks begun here */
 };
 
 struct jtask {
@@ -154,7 +147,7 @@ static void put_sf(struct jw *w, uint64_t stack)
 static void region_close(struct jw *w, struct jthread *th, int64_t end,
                          bool unfinished)
 {
-    struct jopen o = th->stack[--th->depth];
+    struct cp_topen o = cp_tregions_pop(&th->regions);
     ev_open(w, "X", "region", cp_trace_str(w->t, o.name), w->pid, th->tid,
             o.start);
     cp_dynbuf_addstr(&w->o, ",\"dur\":");
@@ -186,19 +179,12 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
         return w->err;
     switch (e->type) {
     case CP_TEV_REGION_BEGIN:
-        if (th->depth == th->cap) {
-            size_t cap = th->cap ? th->cap * 2 : 8;
-            struct jopen *v = realloc(th->stack, cap * sizeof *v);
-            if (!v)
-                return w->err = -ENOMEM;
-            th->stack = v;
-            th->cap = cap;
-        }
-        th->stack[th->depth++] = (struct jopen){
-            e->str, e->ts, cp_ttasks_top(&th->open)};
+        if (cp_tregions_push(&th->regions, e->str, e->ts,
+                             cp_ttasks_top(&th->open)) < 0)
+            return w->err = -ENOMEM;
         break;
     case CP_TEV_REGION_END:
-        if (th->depth)
+        if (th->regions.depth)
             region_close(w, th, e->ts, false);
         break;
     case CP_TEV_TASK_BEGIN:
@@ -497,7 +483,7 @@ int cp_trace_write_json(struct cp_trace *t, FILE *f)
         sched_lanes(&w, &has_sched);
     for (size_t i = 0; i < w.n_th; i++) {
         struct jthread *th = &w.th[i];
-        while (th->depth)
+        while (th->regions.depth)
             region_close(&w, th, end, true);
         ev_open(&w, "M", "__metadata", "thread_name", w.pid, th->tid,
                 w.start);
@@ -506,7 +492,7 @@ int cp_trace_write_json(struct cp_trace *t, FILE *f)
         cp_dynbuf_addstr(&w.o, ",\"args\":{\"name\":");
         cp_json_str(&w.o, n, strlen(n));
         cp_dynbuf_addstr(&w.o, "}}");
-        free(th->stack);
+        free(th->regions.v);
         free(th->open.v);
     }
     for (size_t i = 0; i < w.n_tasks; i++) {

@@ -35,7 +35,22 @@ int cp_trace_flush(struct cp_dynbuf *o, FILE *f, bool force)
     return r;
 }
 
-/* ---- open tasks per thread ---- */
+/* ---- open regions and tasks per thread ---- */
+
+int cp_tregions_push(struct cp_tregions *s, uint64_t name, int64_t start,
+                     uint64_t task)
+{
+    if (s->depth == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 8;
+        struct cp_topen *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return -ENOMEM;
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->depth++] = (struct cp_topen){name, start, task};
+    return 0;
+}
 
 int cp_ttasks_push(struct cp_ttasks *s, uint64_t id)
 {

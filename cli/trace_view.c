@@ -24,20 +24,13 @@
 #include "trace/trace_sched.h"
 #include "trace_cli.h"
 
-struct bopen {
-    uint64_t name;
-    int64_t start;
-    uint64_t task;
-};
-
 struct vthread {
     int tid;
     uint64_t name;
     int64_t name_ts;
     uint32_t lane;
-    struct bopen *stack;
-    size_t depth, cap;
-    struct cp_ttasks open; /* open tasks begun here */
+    struct cp_tregions regions; /* open regions */
+    struct cp_ttasks open;      /* open tasks begun here */
 };
 
 struct vtask {
@@ -149,21 +142,14 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
     lane = (uint32_t)(th - b->th); /* thread index; mapped to lanes later */
     switch (e->type) {
     case CP_TEV_REGION_BEGIN:
-        if (th->depth == th->cap) {
-            size_t cap = th->cap ? th->cap * 2 : 8;
-            struct bopen *v = realloc(th->stack, cap * sizeof *v);
-            if (!v)
-                return b->err = -ENOMEM;
-            th->stack = v;
-            th->cap = cap;
-        }
-        th->stack[th->depth++] = (struct bopen){
-            e->str, e->ts, cp_ttasks_top(&th->open)};
+        if (cp_tregions_push(&th->regions, e->str, e->ts,
+                             cp_ttasks_top(&th->open)) < 0)
+            return b->err = -ENOMEM;
         break;
     case CP_TEV_REGION_END:
-        if (th->depth) {
-            struct bopen o = th->stack[--th->depth];
-            span(b, lane, CP_TSPAN_REGION, (int)th->depth, o.start,
+        if (th->regions.depth) {
+            struct cp_topen o = cp_tregions_pop(&th->regions);
+            span(b, lane, CP_TSPAN_REGION, (int)th->regions.depth, o.start,
                  e->ts - o.start, o.name, o.task, 0);
         }
         break;
@@ -208,13 +194,13 @@ static int on_ev(const struct cp_trace_event *e, void *arg)
         memcpy(msg, e->msg ? e->msg : "", e->msg_len);
         msg[e->msg_len] = '\0';
         m->log_msgs[m->n_logs] = msg;
-        span(b, lane, CP_TSPAN_LOG, (int)th->depth, e->ts, 0, e->str,
+        span(b, lane, CP_TSPAN_LOG, (int)th->regions.depth, e->ts, 0, e->str,
              m->n_logs++, 0);
         break;
     }
     case CP_TEV_BLOCK:
-        span(b, lane, CP_TSPAN_BLOCK, (int)th->depth, e->ts - e->dur, e->dur,
-             e->str, e->stack, e->kind);
+        span(b, lane, CP_TSPAN_BLOCK, (int)th->regions.depth,
+             e->ts - e->dur, e->dur, e->str, e->stack, e->kind);
         break;
     case CP_TEV_SAMPLE:
         span(b, lane, CP_TSPAN_SAMPLE, 0, e->ts, 0, 0, e->stack,
@@ -349,10 +335,10 @@ int cp_tmodel_build(struct cp_trace *t, struct cp_tmodel *m)
     /* close what is still open */
     for (size_t i = 0; i < b.n_th; i++) {
         struct vthread *th = &b.th[i];
-        while (th->depth) {
-            struct bopen o = th->stack[--th->depth];
-            span(&b, (uint32_t)i, CP_TSPAN_REGION, (int)th->depth, o.start,
-                 b.end - o.start, o.name, o.task, 1);
+        while (th->regions.depth) {
+            struct cp_topen o = cp_tregions_pop(&th->regions);
+            span(&b, (uint32_t)i, CP_TSPAN_REGION, (int)th->regions.depth,
+                 o.start, b.end - o.start, o.name, o.task, 1);
         }
         /* running and runnable from switch records (blocked shows as
          * the waits themselves) */
@@ -509,7 +495,7 @@ int cp_tmodel_build(struct cp_trace *t, struct cp_tmodel *m)
     free(fill);
 out:
     for (size_t i = 0; i < b.n_th; i++) {
-        free(b.th[i].stack);
+        free(b.th[i].regions.v);
         free(b.th[i].open.v);
     }
     free(b.th);
