@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cp_hash.h"
 #include "cp_limits.h"
 #include "cp_lock.h"
 #include "cprof.h"
@@ -44,16 +45,6 @@ struct index {
     size_t cap;      /* power of two */
     size_t n;
 };
-
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
 
 static void index_free(struct index *ix)
 {
@@ -157,7 +148,7 @@ static uint32_t stack_intern(const uintptr_t *pcs, int n, int truncated)
     uint32_t id;
 
     for (int i = 0; i < n; i++)
-        h = mix(h ^ pcs[i]);
+        h = cp_fmix64(h ^ pcs[i]);
     id = index_find(&stack_index, h, stack_eq, &key, UINT32_MAX);
     if (id != UINT32_MAX)
         return id;
@@ -203,7 +194,7 @@ static struct routine_stack {
 
 static struct routine_stack *routine_slot(uintptr_t routine)
 {
-    return &routine_stacks[mix(routine) % 256];
+    return &routine_stacks[cp_fmix64(routine) % 256];
 }
 
 static void stacks_reset(void)
@@ -292,8 +283,8 @@ static bool rec_eq(uint32_t id, const void *k)
 
 static void session_add(struct cp_cpu_session *s, const struct rec *r)
 {
-    uint64_t h = mix(((uint64_t)r->stack << 32) ^ (uint32_t)r->tid);
-    h = mix(h ^ ((uint64_t)(uint32_t)r->cpu << 32) ^ r->labels ^
+    uint64_t h = cp_fmix64(((uint64_t)r->stack << 32) ^ (uint32_t)r->tid);
+    h = cp_fmix64(h ^ ((uint64_t)(uint32_t)r->cpu << 32) ^ r->labels ^
             ((uint64_t)r->name << 48));
     rec_eq_session = s;
     uint32_t id = index_find(&s->rec_index, h, rec_eq, r, UINT32_MAX);
@@ -544,7 +535,7 @@ static uint64_t mapping_for(struct builder *b, uintptr_t pc)
 
 static uint64_t location_for(struct builder *b, uintptr_t pc)
 {
-    uint64_t h = mix(pc);
+    uint64_t h = cp_fmix64(pc);
     struct cp_location *loc;
     eq_builder = b;
     uint32_t id = index_find(&b->loc_index, h, loc_eq, &pc, UINT32_MAX);

@@ -42,6 +42,7 @@
 
 #include "api.h"
 #include "cp_assert.h"
+#include "cp_hash.h"
 #include "cp_limits.h"
 #include "cp_lock.h"
 #include "init.h"
@@ -309,16 +310,6 @@ static uint64_t seed_base;
 static _Atomic uint64_t seed_seq;
 static _Atomic bool cfi_ready;
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 static uint64_t rng_next(uint64_t *s)
 {
     uint64_t x = *s;
@@ -373,7 +364,7 @@ int64_t cp_heap_next_distance(uint64_t *rng, int64_t mean)
 
 static void seed_thread(struct cp_tls *t)
 {
-    uint64_t s = mix64(seed_base + (atomic_fetch_add(&seed_seq, 1) + 1) *
+    uint64_t s = cp_splitmix64(seed_base + (atomic_fetch_add(&seed_seq, 1) + 1) *
                                        0x9e3779b97f4a7c15ull);
     t->rng = s ? s : 1;
 }
@@ -578,11 +569,11 @@ static bool hindex_grow(struct hindex *ix)
 
 static uint32_t stack_intern(const uintptr_t *pcs, int n, bool trunc)
 {
-    uint64_t h = mix64((uint64_t)n * 2 + trunc);
+    uint64_t h = cp_splitmix64((uint64_t)n * 2 + trunc);
     size_t j;
 
     for (int i = 0; i < n; i++)
-        h = mix64(h ^ pcs[i]);
+        h = cp_splitmix64(h ^ pcs[i]);
     if (stack_ix.n * 10 >= stack_ix.cap * 7 && !hindex_grow(&stack_ix))
         return UINT32_MAX;
     j = h & (stack_ix.cap - 1);
@@ -630,7 +621,7 @@ static uint32_t stack_intern(const uintptr_t *pcs, int n, bool trunc)
 /* Bucket for (stack, size), created if new. heap_lock held. */
 static uint32_t bucket_intern(uint32_t stack, uint64_t size)
 {
-    uint64_t h = mix64(((uint64_t)stack << 40) ^ size ^ 0x5bd1e995ull);
+    uint64_t h = cp_splitmix64(((uint64_t)stack << 40) ^ size ^ 0x5bd1e995ull);
     uint32_t id;
     size_t j;
 
@@ -1207,7 +1198,7 @@ void cp_heap_atfork_child(void)
     pthread_mutex_init(&heap_lock, NULL);
     /* parent and child would otherwise sample the same allocations */
     if (cp_tls.rng)
-        cp_tls.rng = mix64(cp_tls.rng ^ (uint64_t)getpid()) | 1;
+        cp_tls.rng = cp_splitmix64(cp_tls.rng ^ (uint64_t)getpid()) | 1;
 }
 
 /* ---- the API and the environment ---- */
@@ -1356,10 +1347,10 @@ void cp_heap_init_from_env(void)
     }
     if (cp_env_int("CPROF_HEAP_SEED", 0, INT64_MAX, &v, "the fixed seed") ==
         1) {
-        seed_base = mix64((uint64_t)v + 1);
+        seed_base = cp_splitmix64((uint64_t)v + 1);
     } else if (getrandom(&seed_base, sizeof seed_base, GRND_NONBLOCK) !=
                (ssize_t)sizeof seed_base) {
-        seed_base = mix64((uint64_t)cp_now_ns() ^ (uint64_t)getpid());
+        seed_base = cp_splitmix64((uint64_t)cp_now_ns() ^ (uint64_t)getpid());
     }
     s = cp_getenv("CPROF_HEAP_LEAKS");
     if (s && *s) {

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "cp_assert.h"
+#include "cp_hash.h"
 #include "cp_limits.h"
 #include "cp_lock.h"
 
@@ -78,16 +79,6 @@ static _Atomic size_t live_bytes, dirty_bytes;
 /* Where bootstrap blocks go when no region could be reserved at all. */
 static unsigned char fallback_boot[CP_HEAP_BOOT_BYTES]
     __attribute__((aligned(4096)));
-
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
 
 unsigned cp_heap_size_class(size_t n)
 {
@@ -151,7 +142,7 @@ int cp_heap_region_init(void)
     {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        secret = mix64((uint64_t)(uintptr_t)p ^ (uint64_t)(uintptr_t)&secret ^
+        secret = cp_splitmix64((uint64_t)(uintptr_t)p ^ (uint64_t)(uintptr_t)&secret ^
                        ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid());
         secret |= 1; /* never 0: a cleared check word can never match */
     }

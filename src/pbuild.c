@@ -13,17 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cp_hash.h"
 #include "symbol/symbolize.h"
-
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
 
 int cp_pbuild_init(struct cp_pbuild *b, struct cp_profile *p)
 {
@@ -84,7 +75,7 @@ static int grow(struct cp_pbuild *b)
         size_t j;
         if (!b->keys[i])
             continue;
-        j = mix(b->keys[i]) & (cap - 1);
+        j = cp_fmix64(b->keys[i]) & (cap - 1);
         while (keys[j])
             j = (j + 1) & (cap - 1);
         keys[j] = b->keys[i];
@@ -106,7 +97,7 @@ uint64_t cp_pbuild_location(struct cp_pbuild *b, uintptr_t pc)
 
     if (b->n * 10 >= b->cap * 7 && grow(b) < 0)
         return 0;
-    j = mix(key) & (b->cap - 1);
+    j = cp_fmix64(key) & (b->cap - 1);
     while (b->keys[j]) {
         if (b->keys[j] == key)
             return b->ids[j];

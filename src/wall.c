@@ -48,6 +48,7 @@
 
 #include "api.h"
 #include "codec.h"
+#include "cp_hash.h"
 #include "cp_lock.h"
 #include "cprof.h"
 #include "http.h"
@@ -170,22 +171,12 @@ static _Atomic uint64_t st_ticks, st_late, st_running, st_in_call, st_proc,
     st_unanswered, st_no_trigger, st_threads;
 static _Atomic int64_t st_sampler_cpu;
 
-static uint64_t mix(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ull;
-    h ^= h >> 33;
-    return h;
-}
-
 static uint64_t hash_pcs(const uintptr_t *pcs, int n, int truncated)
 {
     uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n ^
                  ((uint64_t)truncated << 40);
     for (int i = 0; i < n; i++)
-        h = mix(h ^ pcs[i]);
+        h = cp_fmix64(h ^ pcs[i]);
     return h;
 }
 
@@ -288,9 +279,9 @@ static void tables_reset(void)
 
 static uint64_t rec_hash(const struct rec *r)
 {
-    uint64_t h = mix(((uint64_t)r->stack << 32) ^ (uint32_t)r->tid);
-    h = mix(h ^ ((uint64_t)(uint32_t)r->cpu << 32) ^ r->labels);
-    h = mix(h ^ (uintptr_t)r->state ^ ((uint64_t)(uintptr_t)r->call << 7) ^
+    uint64_t h = cp_fmix64(((uint64_t)r->stack << 32) ^ (uint32_t)r->tid);
+    h = cp_fmix64(h ^ ((uint64_t)(uint32_t)r->cpu << 32) ^ r->labels);
+    h = cp_fmix64(h ^ (uintptr_t)r->state ^ ((uint64_t)(uintptr_t)r->call << 7) ^
             ((uint64_t)r->name << 48));
     return h;
 }
