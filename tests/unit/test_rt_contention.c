@@ -160,10 +160,30 @@ static void contend(int ms)
     pthread_join(h, NULL);
 }
 
+static void totals(const struct cp_profile *p, void *fn, int64_t *count,
+                   int64_t *delay);
+
+/* Where fn ends, at the latest: 512 bytes past its entry, or the next of
+ * this file's functions (under ASan waiter_fn is short enough that
+ * contend's call of pthread_join fell within 512 bytes of it). */
+static uintptr_t fn_end(void *fn)
+{
+    void *const fns[] = {(void *)holder_fn, (void *)waiter_fn,
+                         (void *)contend, (void *)totals};
+    uintptr_t end = (uintptr_t)fn + 512;
+    for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+        if ((uintptr_t)fns[i] > (uintptr_t)fn && (uintptr_t)fns[i] < end)
+            end = (uintptr_t)fns[i];
+    }
+    return end;
+}
+
 /* Sum of the delays and counts of samples whose stack holds fn. */
 static void totals(const struct cp_profile *p, void *fn, int64_t *count,
                    int64_t *delay)
 {
+    uintptr_t end = fn_end(fn);
+
     *count = *delay = 0;
     for (size_t i = 0; i < p->n_samples; i++) {
         const struct cp_sample *s = &p->samples[i];
@@ -172,8 +192,7 @@ static void totals(const struct cp_profile *p, void *fn, int64_t *count,
             const struct cp_location *l =
                 cp_profile_location(p, s->location_ids[k]);
             /* the call site lies within 512 bytes past the entry */
-            hit |= l && l->address >= (uintptr_t)fn &&
-                   l->address < (uintptr_t)fn + 512;
+            hit |= l && l->address >= (uintptr_t)fn && l->address < end;
         }
         if (hit) {
             *count += s->values[0];
