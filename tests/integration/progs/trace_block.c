@@ -43,9 +43,12 @@ static void ms_sleep(int ms)
 
 static int64_t t_lock, t_cond, t_sleep, t_read, t_join, t_rw, t_sem;
 
+static volatile int holder_in;
+
 __attribute__((noinline)) static void *hold_lock(void *a)
 {
     pthread_mutex_lock(&m);
+    holder_in = 1;
     ms_sleep(40);
     pthread_mutex_unlock(&m);
     return NULL;
@@ -101,9 +104,12 @@ __attribute__((noinline)) static void join_worker(pthread_t t)
     t_join = now_ns() - t0;
 }
 
+static volatile int reader_in;
+
 __attribute__((noinline)) static void *hold_read(void *a)
 {
     pthread_rwlock_rdlock(&rw);
+    reader_in = 1;
     ms_sleep(30);
     pthread_rwlock_unlock(&rw);
     return NULL;
@@ -111,7 +117,10 @@ __attribute__((noinline)) static void *hold_read(void *a)
 
 __attribute__((noinline)) static void *wait_rwlock(void *a)
 {
-    ms_sleep(5); /* let the reader in first */
+    /* the reader in first (however late a loaded machine starts it) */
+    while (!reader_in)
+        ms_sleep(1);
+    ms_sleep(5);
     int64_t t0 = now_ns();
     pthread_rwlock_wrlock(&rw);
     t_rw = now_ns() - t0;
@@ -137,7 +146,9 @@ __attribute__((noinline)) static void child_sleeps(void)
 
 static void *lock_waiter(void *a)
 {
-    ms_sleep(5); /* the holder first */
+    while (!holder_in) /* the holder first, however late it starts */
+        ms_sleep(1);
+    ms_sleep(5);
     wait_on_lock();
     return NULL;
 }
