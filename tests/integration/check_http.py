@@ -510,7 +510,9 @@ def check_badinput(a):
     for s in conns:
         s.close()
     time.sleep(0.5)
-    check(healthy(prog), "not healthy after 1000 connections")
+    # every backlogged one is still accepted, read to its EOF and closed
+    # (a few ms each, slower when the machine is loaded)
+    check(healthy(prog, within=15.0), "not healthy after 1000 connections")
     rc, out = prog.finish(timeout=a.seconds + 30)
     check(rc == 0 and re.search(r"work [1-9]", out),
           "program: rc %s out %r" % (rc, out))
