@@ -180,9 +180,6 @@ static struct cp_thread *register_self(struct cp_thread *t)
     t->perf_fd = -1;
     t->start_ns = cp_now_ns();
     stack_bounds(t);
-    if (prctl(PR_GET_NAME, t->name) != 0)
-        read_comm(t->tid, t->name);
-    t->name[CP_THREAD_NAME_LEN - 1] = '\0';
     cp_tls.stack_lo = t->stack_lo;
     cp_tls.stack_hi = t->stack_hi;
     cp_tls.tid = t->tid;
@@ -190,6 +187,12 @@ static struct cp_thread *register_self(struct cp_thread *t)
     if (atomic_load(&reg_ready))
         pthread_setspecific(reg_key, t);
     cp_mutex_lock(&cp_reg_lock);
+    /* The name, read under the lock: a pthread_setname_np by the creator
+     * either came before (the kernel has it) or updates the record after
+     * it is linked; read before, a rename in between was lost for good. */
+    if (prctl(PR_GET_NAME, t->name) != 0)
+        read_comm(t->tid, t->name);
+    t->name[CP_THREAD_NAME_LEN - 1] = '\0';
     /* Adopted from /proc/self/task between its clone and here (a thread
      * dump, the wall-clock sampler): that record goes, or the thread
      * would be listed twice, the copy with its name of before. */

@@ -66,8 +66,9 @@ def top_names(text):
     for line in text.splitlines():
         m = re.match(r"\s*\S+\s+\S+%\s+\S+%\s+\S+\s+\S+%\s+(.*)$", line)
         if m:
-            # pprof marks inlined frames "name (inline)"
-            names.append(re.sub(r" \(inline\)$", "", m.group(1).strip()))
+            # pprof marks inlined frames "name (inline)" or "(partial-inline)"
+            names.append(re.sub(r" \((partial-)?inline\)$", "",
+                                m.group(1).strip()))
     return names
 
 
