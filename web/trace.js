@@ -1095,18 +1095,23 @@
     const p = canvasXY(ev);
     const b = boxAt(p.x, p.y);
     if (b && !b.counter && b.s[3] !== K.MERGED) select(b.s[8], b);
-    else if (b && b.s && b.s[3] === K.MERGED) zoomToBox(b);
+    else if (b && b.s && b.s[3] === K.MERGED) zoomToBox(b, tAt(p.x));
     else clearSelection();
   });
   cv.addEventListener('dblclick', (ev) => {
     const p = canvasXY(ev);
     const b = boxAt(p.x, p.y);
-    if (b && !b.counter) zoomToBox(b);
+    if (b && !b.counter) zoomToBox(b, tAt(p.x));
   });
-  function zoomToBox(b) {
+  // t: the time clicked. A box as wide as most of the view (a thread
+  // running regions back to back, merged into one) would not zoom at all:
+  // magnify around the click instead.
+  function zoomToBox(b, t) {
     const s = b.s;
     const pad = Math.max(s[2] * 0.1, (S.to - S.from) / 200, MIN_SPAN);
-    setView(s[1] - pad, s[1] + s[2] + pad);
+    const from = s[1] - pad, to = s[1] + s[2] + pad;
+    if (t !== undefined && to - from > 0.5 * (S.to - S.from)) zoomBy(8, t);
+    else setView(from, to);
   }
   cv.addEventListener('wheel', (ev) => {
     const p = canvasXY(ev);
