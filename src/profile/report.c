@@ -1000,7 +1000,9 @@ static int cmp_node_name(const void *a, const void *b)
     r = strcmp(x->file, y->file);
     if (r)
         return r;
-    return x->start_line < y->start_line ? -1 : x->start_line > y->start_line;
+    /* then the graph's order, which is go tool pprof's: its first node
+     * decides where the listing starts (cp_report_list) */
+    return x < y ? -1 : x > y;
 }
 
 static char *value_or_dot(const struct cp_report *r, int64_t v, char *buf,
@@ -1072,7 +1074,14 @@ int cp_report_list(struct cp_report *r, const regex_t *re,
                 k = kend;
                 continue;
             }
-            int64_t flat = 0, cum = 0, start = INT64_MAX, end = 0;
+            /* The lines shown, computed as go tool pprof's
+             * getSourceFromFile does, quirk included: from the first
+             * node's function start (or line - 5) to its line + 5, a later
+             * node widening the start or else the end, never both. */
+            int64_t flat = 0, cum = 0;
+            int64_t start = m[k]->start_line ? m[k]->start_line
+                                             : m[k]->lineno - 5;
+            int64_t end = m[k]->lineno + 5;
             for (size_t q = k; q < kend; q++) {
                 flat = cp_add64(flat, m[q]->flat);
                 cum = cp_add64(cum, m[q]->cum);
@@ -1080,7 +1089,7 @@ int cp_report_list(struct cp_report *r, const regex_t *re,
                 int64_t ns = m[q]->start_line ? m[q]->start_line : ln - 5;
                 if (ns < start)
                     start = ns;
-                if (ln + 5 > end)
+                else if (ln + 5 > end)
                     end = ln + 5;
             }
             if (start < 1)
