@@ -436,19 +436,25 @@ scenarios['trace-url'] = async (browser) => {
   // a click on a merged box zooms to it: down the densest ones until the
   // single regions show (a preempted spin may be long: not the centre)
   const vh = page.viewportSize().height;
+  const tried = [];
   for (let i = 0; i < 10 && regions(st, 'spin').length < 4; i++) {
     // the densest merged box whose middle is in view (a click outside the
     // viewport reaches nothing)
     const c = await canvasBox(page);
     const m = st.boxes.filter((b) => b.merged && b.kind === 'region' &&
       c.y + b.y + b.h / 2 > 0 && c.y + b.y + b.h / 2 < vh).sort((a, b) => b.count - a.count)[0];
-    if (!m) break;
+    if (!m) {
+      tried.push('no merged box in view; canvas at ' + Math.round(c.y) + ', boxes at ' +
+        st.boxes.filter((b) => b.merged).map((b) => Math.round(b.y)).join(' '));
+      break;
+    }
     const pm = await at(page, m, 0.5);
+    tried.push([Math.round(pm.x), Math.round(pm.y), Math.round(st.to - st.from)].join(','));
     st = await afterDraw(page, () => page.mouse.click(pm.x, pm.y));
   }
   const fine = regions(st, 'spin');
   ok(fine.length > 3 && fine.every((b) => b.dur > 40e3), 'clicking merged boxes zooms down to single 50 µs regions',
-    [fine.length, st.to - st.from, st.boxes.filter((b) => b.merged && b.kind === 'region').length, st.lanes.length]);
+    [fine.length, st.to - st.from, st.boxes.filter((b) => b.merged && b.kind === 'region').length, st.lanes.length, tried]);
   await screenshot(page, 'endpoint');
   ok(page.problems.length === 0, 'no console errors', page.problems);
   await finish(srv);
