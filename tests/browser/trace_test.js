@@ -448,14 +448,16 @@ scenarios['trace-url'] = async (browser) => {
         st.boxes.filter((b) => b.merged).map((b) => Math.round(b.y)).join(' '));
       break;
     }
-    // a point of it where no single box of the same row is drawn (a long,
-    // preempted region on top of the merged run takes the click)
+    // a point of it where no other box is drawn (a long, preempted region
+    // on top of the merged run, or a log marker, takes the click): left or
+    // right of the middle
     let fx = 0.5;
+    const y = m.y + m.h / 2;
     for (let k = 0; k <= 18; k++) {
       const f = 0.5 + (k % 2 ? 1 : -1) * Math.ceil(k / 2) * 0.025;
       const x = m.x + m.w * f;
-      if (!st.boxes.some((b) => b !== m && !b.merged && Math.abs(b.y - m.y) < 1 &&
-          b.x - 2 <= x && x <= b.x + b.w + 2)) {
+      if (!st.boxes.some((b) => b !== m && b.x - 2 <= x && x <= b.x + b.w + 2 &&
+          b.y - 1 <= y && y <= b.y + b.h + 1)) {
         fx = f;
         break;
       }
