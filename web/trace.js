@@ -1093,7 +1093,15 @@
     }
     if (ev.detail > 1) return; // the second click of a double-click
     const p = canvasXY(ev);
-    const b = boxAt(p.x, p.y);
+    let b = boxAt(p.x, p.y);
+    // a log or a sample too dense to pick out (another of its kind within
+    // a few px) over a merged run: the click is the run's, and zooms
+    if (b && b.s && (b.s[3] === K.LOG || b.s[3] === K.SAMPLE)) {
+      const run = S.boxes.find((o) => o.s && o.s[3] === K.MERGED &&
+        p.x >= o.x - 1 && p.x < o.x + o.w + 1 && p.y >= o.y && p.y < o.y + o.h);
+      if (run && S.boxes.some((o) => o !== b && o.s && o.s[3] === b.s[3] &&
+          Math.abs(o.x - b.x) < 8 && Math.abs(o.y - b.y) < 1)) b = run;
+    }
     if (b && !b.counter && b.s[3] !== K.MERGED) select(b.s[8], b);
     else if (b && b.s && b.s[3] === K.MERGED) zoomToBox(b, tAt(p.x));
     else clearSelection();
