@@ -189,7 +189,10 @@ scenarios['trace-timeline'] = async (browser) => {
     tips.push(tip);
     if (/burn_cpu/.test(tip)) break;
   }
-  ok(tips.length && tips.every((t) => /CPU sample/.test(t) && /worker \(/.test(t)), 'hovering a worker\'s CPU sample shows its stack', tips);
+  // (a sample in ld.so's lazy-binding trampoline, which realigns the stack
+  // through RBX, ends at start_thread: rare, so some tip must reach worker)
+  ok(tips.length && tips.every((t) => /CPU sample/.test(t)) && tips.some((t) => /worker \(/.test(t)),
+    'hovering a worker\'s CPU sample shows its stack', tips);
   ok(tips.some((t) => /burn_cpu/.test(t)), 'where the program burns its CPU (burn_cpu)', tips);
   await screenshot(page, 'tooltip-sample');
   const sleep = blocks.find((b) => b.name === 'nanosleep' && b.w > 3);

@@ -285,6 +285,7 @@ static void test_snapshot(void **state)
     struct cp_snapshot s;
     const struct cp_snap_thread *ta, *tb;
     char buf[64];
+    int signalled = 0;
 
     atomic_store(&stop_threads, 0);
     pthread_create(&a, NULL, blocked_in_poll, NULL);
@@ -308,12 +309,18 @@ static void test_snapshot(void **state)
                         strcmp(st, "running in poll") == 0);
             assert_true(has_frame(ta, (void *)blocked_in_poll));
         }
-        /* running: interrupted in user mode, unwound in place */
-        assert_int_equal(tb->how, CP_SNAP_SIGNAL);
-        assert_true(has_frame(tb, (void *)spinning));
-        assert_string_equal(cp_snap_state(tb, buf, sizeof buf), "running");
+        /* running: interrupted in user mode, unwound in place (on a
+         * loaded machine it may not get the CPU before the answer's
+         * deadline: then it has no stack, and the round does not count) */
+        if (tb->how == CP_SNAP_SIGNAL) {
+            signalled++;
+            assert_true(has_frame(tb, (void *)spinning));
+            assert_string_equal(cp_snap_state(tb, buf, sizeof buf),
+                                "running");
+        }
         cp_snapshot_free(&s);
     }
+    assert_true(signalled >= 3);
     assert_true(cp_snapshot_count() >= 3);
     atomic_store(&stop_threads, 1);
     pthread_join(a, NULL);
