@@ -2,7 +2,8 @@
 /*
  * cp_hash.h - the 64-bit mixers the runtime's hash tables use (stack
  * tables in cpu.c and wall.c, locations in pbuild.c, the heap's live
- * table and sampler seeds in heap.c and heap_region.c). Pure functions:
+ * table and sampler seeds in heap.c and heap_region.c, the symbolizer's
+ * address maps in src/symbol/). Pure functions:
  * async-signal-safe, thread-safe.
  */
 #ifndef CP_HASH_H

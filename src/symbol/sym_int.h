@@ -18,6 +18,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
+#include "cp_hash.h"
 #include "symbol/symbolize.h"
 
 /* ---- symutil.c: arena, interner, hash map ---- */
@@ -58,16 +59,6 @@ void *sym_map_get(const struct sym_map *m, uint64_t key);
 int sym_map_put(struct sym_map *m, uint64_t key, void *val); /* 0/-ENOMEM */
 void sym_map_clear(struct sym_map *m);
 void sym_map_free(struct sym_map *m);
-static inline uint64_t sym_mix64(uint64_t x)
-{
-    /* splitmix64's finalizer: addresses differ in few low bits */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
 
 /* ---- elfinfo.c: program headers, build IDs, debug files ---- */
 

@@ -674,7 +674,7 @@ struct fntab {
 static uint64_t fnkey_hash(const struct fnkey *k)
 {
     uint64_t h =
-        sym_mix64(k->a ^ sym_mix64(k->b ^ sym_mix64(k->c ^ sym_mix64(k->d))));
+        cp_splitmix64(k->a ^ cp_splitmix64(k->b ^ cp_splitmix64(k->c ^ cp_splitmix64(k->d))));
     return h ? h : 1;
 }
 

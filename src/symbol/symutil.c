@@ -71,7 +71,7 @@ uint64_t sym_hash_bytes(const void *s, size_t len)
         h ^= p[i];
         h *= 0x100000001b3ULL;
     }
-    return sym_mix64(h);
+    return cp_splitmix64(h);
 }
 
 static int strpool_grow(struct sym_strpool *p)
@@ -135,7 +135,7 @@ void *sym_map_get(const struct sym_map *m, uint64_t key)
 {
     if (!m->cap || !key)
         return NULL;
-    size_t j = sym_mix64(key) & (m->cap - 1);
+    size_t j = cp_splitmix64(key) & (m->cap - 1);
     for (;;) {
         uint64_t k = m->keys[j];
         if (k == key)
@@ -159,7 +159,7 @@ static int map_grow(struct sym_map *m)
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->keys[i])
             continue;
-        size_t j = sym_mix64(m->keys[i]) & (cap - 1);
+        size_t j = cp_splitmix64(m->keys[i]) & (cap - 1);
         while (keys[j])
             j = (j + 1) & (cap - 1);
         keys[j] = m->keys[i];
@@ -179,7 +179,7 @@ int sym_map_put(struct sym_map *m, uint64_t key, void *val)
         return -EINVAL;
     if ((m->n + 1) * 4 > m->cap * 3 && map_grow(m) < 0)
         return -ENOMEM;
-    size_t j = sym_mix64(key) & (m->cap - 1);
+    size_t j = cp_splitmix64(key) & (m->cap - 1);
     while (m->keys[j] && m->keys[j] != key)
         j = (j + 1) & (m->cap - 1);
     if (!m->keys[j]) {

@@ -30,7 +30,8 @@ import sys
 import tempfile
 import time
 from cptest import (  # noqa: F401 (shared by the drivers)
-    BUILD, SANITIZED, LIB, SKIP, failures, fail, check, note, skip)
+    BUILD, SANITIZED, LIB, SKIP, failures, fail, check, note, skip,
+    pprof_bin, pprof)
 
 SRC = os.environ.get("CPROF_SRC", "")
 PROGS = os.path.join(BUILD, "tests", "cpu")
@@ -48,35 +49,6 @@ def mktemp():
 
 
 # ---------------------------------------------------------------- pprof
-
-_pprof = None
-
-
-def pprof_bin():
-    """The pprof binary behind `go tool pprof` (calling it directly saves
-    the go command's start-up on every profile)."""
-    global _pprof
-    if _pprof is None:
-        go = shutil.which("go")
-        if not go:
-            skip("go is not installed (scripts/deps.sh check installs golang-go)")
-        r = subprocess.run([go, "tool", "-n", "pprof"], capture_output=True,
-                           text=True)
-        path = r.stdout.strip()
-        _pprof = [path] if r.returncode == 0 and os.path.exists(path) \
-            else [go, "tool", "pprof"]
-    return _pprof
-
-
-def pprof(args, timeout=120):
-    env = dict(os.environ)
-    env.setdefault("HOME", tempfile.gettempdir())
-    env["PPROF_TMPDIR"] = tempfile.gettempdir()
-    env.pop("LD_PRELOAD", None)
-    r = subprocess.run(pprof_bin() + args, capture_output=True, text=True,
-                       timeout=timeout, env=env)
-    return r
-
 
 class Line:
     __slots__ = ("func", "file", "line")

@@ -50,10 +50,10 @@ import threading
 import time
 import urllib.request
 from cptest import (  # noqa: F401 (shared by the drivers)
-    BUILD, SANITIZED, LIB, CPROF, SKIP, failures, fail, check, note, skip)
+    BUILD, SANITIZED, LIB, CPROF, SKIP, failures, fail, check, note, skip,
+    pprof_bin, pprof)
 
 PROGS = os.path.join(BUILD, "tests", "wall")
-_pprof = None
 
 
 def prog(name):
@@ -87,30 +87,6 @@ def truth(stdout):
         if line.startswith("{"):
             return json.loads(line)
     raise SystemExit("FAIL: the program printed no JSON line")
-
-
-def pprof_bin():
-    global _pprof
-    if _pprof is None:
-        go = shutil.which("go")
-        if not go:
-            skip("go is not installed (scripts/deps.sh check installs "
-                 "golang-go)")
-        r = subprocess.run([go, "tool", "-n", "pprof"], capture_output=True,
-                           text=True)
-        path = r.stdout.strip()
-        _pprof = [path] if r.returncode == 0 and os.path.exists(path) \
-            else [go, "tool", "pprof"]
-    return _pprof
-
-
-def pprof(args, timeout=120):
-    env = dict(os.environ)
-    env.setdefault("HOME", tempfile.gettempdir())
-    env["PPROF_TMPDIR"] = tempfile.gettempdir()
-    env.pop("LD_PRELOAD", None)
-    return subprocess.run(pprof_bin() + args, capture_output=True, text=True,
-                          timeout=timeout, env=env)
 
 
 class Profile:
